@@ -1,0 +1,49 @@
+# Two commands on a fresh machine (Python 3.11+, pip, make): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+NODE_STAMP := tests/compat/node_modules/.installed-$(shell cat tests/compat/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format bench bench-quick soak clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+$(NODE_STAMP): $(STAMP) tests/compat/package-lock.json
+	cd tests/compat && PATH=$(CURDIR)/$(BIN):$$PATH npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## Serve the API on 127.0.0.1:8000 with the embedded SQLite database and worker.
+run: $(STAMP)
+	$(BIN)/promojobs serve
+
+## Run the whole test suite, on SQLite and PostgreSQL, plus lint and types.
+test: $(STAMP) $(NODE_STAMP) lint
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+## Regenerate the lock file from pyproject.toml (run after changing dependencies).
+lock:
+	rm -rf /tmp/promojobs-lock && $(PYTHON) -m venv /tmp/promojobs-lock
+	/tmp/promojobs-lock/bin/python -m pip install -q --upgrade pip
+	/tmp/promojobs-lock/bin/python -m pip install -q -e '.[dev]'
+	/tmp/promojobs-lock/bin/python -m pip freeze --exclude-editable | grep -v '^promojobs' > requirements.lock
+
+clean:
+	rm -rf $(VENV) tests/compat/node_modules data

@@ -1,0 +1,22 @@
+"""GET /downloads/:jobID.csv: an export file, for whoever holds a valid signed link (no token needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from starlette.responses import Response
+
+from promojobs.api.deps import ContainerDep, single_query
+from promojobs.domain.errors import Forbidden
+
+router = APIRouter(tags=["downloads"])
+
+
+@router.get("/downloads/{job_id}.csv", response_class=FileResponse)
+def download_export(job_id: str, request: Request, container: ContainerDep) -> Response:
+    container.links.verify(job_id, single_query(request, "expires"), single_query(request, "signature"))
+    job = container.jobs.exported_file(job_id)
+    path = container.settings.files_dir / job
+    if not path.is_file():
+        raise Forbidden("The export file is no longer available")
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{job_id}_codes.csv")

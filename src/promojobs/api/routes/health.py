@@ -1,0 +1,23 @@
+"""/healthz (the process answers) and /readyz (the database answers too)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+from starlette.responses import Response
+
+from promojobs.api.deps import ContainerDep, json_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz")
+def readyz(container: ContainerDep) -> Response:
+    with container.database.read() as conn:
+        conn.execute(text("SELECT 1"))
+    return json_response({"status": "ready"})

@@ -1,0 +1,72 @@
+"""/v2/promotions/:promotionID/jobs: submit, list, get, cancel, and the export file link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from starlette.responses import Response
+
+from promojobs.api import render
+from promojobs.api.deps import (
+    ContainerDep,
+    PrincipalDep,
+    json_response,
+    list_response,
+    page_of,
+    single_query,
+)
+from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListResponse, JobResponse
+from promojobs.domain.errors import ValidationFailed
+from promojobs.services.jobs import JobRequest
+
+router = APIRouter(prefix="/v2/promotions/{promotion_id}/jobs", tags=["promotion jobs"])
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+
+
+@router.post("", status_code=201, response_model=JobResponse)
+def create_job(
+    promotion_id: str,
+    body: JobCreateRequest,
+    caller: PrincipalDep,
+    container: ContainerDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", source="Idempotency-Key")
+    request = JobRequest(body.data.job_type, body.data.name, body.data.parameters, idempotency_key)
+    job, created = container.jobs.submit(caller.store_id, caller.client_id, promotion_id, request)
+    response = json_response({"data": render.job(job)}, 201)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.get("", response_model=JobListResponse)
+def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+    page = page_of(request)
+    raw_filter = single_query(request, "filter")
+    records, total = container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
+    return list_response(request, container, [render.job(r) for r in records], page, total, raw_filter)
+
+
+@router.get("/{job_id}", response_model=JobResponse)
+def get_job(promotion_id: str, job_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
+    return json_response({"data": render.job(container.jobs.get(caller.store_id, promotion_id, job_id))})
+
+
+@router.post("/{job_id}/cancel", response_model=JobResponse)
+def cancel_job(promotion_id: str, job_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
+    job = container.jobs.cancel(caller.store_id, caller.client_id, promotion_id, job_id)
+    return json_response({"data": render.job(job)})
+
+
+@router.get("/{job_id}/file", response_model=FileResponseBody)
+def get_export_file(
+    promotion_id: str, job_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
+) -> Response:
+    job = container.jobs.downloadable(caller.store_id, promotion_id, job_id)
+    public = container.settings.public_url
+    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    href = f"{root}/downloads/{job.uuid}.csv?{container.links.query(job.uuid)}"
+    return json_response({"href": href})

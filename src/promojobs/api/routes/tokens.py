@@ -1,0 +1,28 @@
+"""POST /oauth/access_token (form-encoded), answered with top-level token fields as real clients expect."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from starlette.responses import Response
+
+from promojobs.api.deps import ContainerDep, json_response
+from promojobs.api.schemas import TokenResponse
+from promojobs.domain.errors import ValidationFailed
+
+router = APIRouter(tags=["authentication"])
+MAX_FIELD_CHARS = 200
+
+
+@router.post("/oauth/access_token", response_model=TokenResponse)
+def access_token(
+    container: ContainerDep,
+    grant_type: Annotated[str, Form(max_length=MAX_FIELD_CHARS)],
+    client_id: Annotated[str, Form(max_length=MAX_FIELD_CHARS)],
+    client_secret: Annotated[str | None, Form(max_length=MAX_FIELD_CHARS)] = None,
+) -> Response:
+    if not client_id:
+        raise ValidationFailed("client_id is required", source="client_id", title="Bad Request")
+    grant = container.auth.issue_token(grant_type, client_id, client_secret)
+    return json_response(grant.as_wire())

@@ -1,0 +1,80 @@
+"""Settings, read from ``PROMOJOBS_*`` environment variables. The defaults work with no environment at all.
+
+The limits have two profiles: ``default`` (far above Elastic Path's) and ``elasticpath`` (its 1,000 codes
+per job and per promotion). A limit set explicitly wins over the profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ELASTIC_PATH_CODES_PER_JOB = 1_000
+ELASTIC_PATH_CODES_PER_PROMOTION = 1_000
+
+DEFAULT_CODES_PER_JOB = 100_000_000
+DEFAULT_CODES_PER_PROMOTION = 1_000_000_000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROMOJOBS_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(
+        default=None, description="Base URL for links when behind a proxy (e.g. https://promos.example.com)."
+    )
+
+    profile: Literal["default", "elasticpath"] = "default"
+    max_codes_per_job: int | None = None
+    max_codes_per_promotion: int | None = None
+    download_link_seconds: int = 3600
+    keyspace_max_fill_ratio: float = 1e-6
+
+    token_seconds: int = 3600
+    bootstrap_client_id: str | None = None
+    bootstrap_client_secret: SecretStr | None = None
+    signing_key: SecretStr | None = None
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    idempotency_seconds: int = 24 * 3600
+
+    embedded_worker: bool = True
+    worker_batch_size: int = 50_000
+    chunk_size: int = 250_000
+    lease_seconds: float = 30.0
+    poll_seconds: float = 1.0
+    max_task_attempts: int = 5
+    max_running_tasks_per_store: int = 4
+
+    rate_limit_per_second: float = 0.0
+    rate_limit_burst: int = 200
+
+    @property
+    def codes_per_job_limit(self) -> int:
+        if self.max_codes_per_job is not None:
+            return self.max_codes_per_job
+        return ELASTIC_PATH_CODES_PER_JOB if self.profile == "elasticpath" else DEFAULT_CODES_PER_JOB
+
+    @property
+    def codes_per_promotion_limit(self) -> int:
+        if self.max_codes_per_promotion is not None:
+            return self.max_codes_per_promotion
+        if self.profile == "elasticpath":
+            return ELASTIC_PATH_CODES_PER_PROMOTION
+        return DEFAULT_CODES_PER_PROMOTION
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'promojobs.sqlite3').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"

@@ -1,0 +1,135 @@
+"""Client credentials and bearer tokens.
+
+Client secrets are stored with argon2 (a slow password hash). Tokens are 160 random bits, stored as their
+SHA-256 (they are high-entropy, so a fast hash is enough) and looked up by that hash, so comparing a token
+never leaks timing about its value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from promojobs.domain.errors import InvalidCredentials, Unauthorized, ValidationFailed
+from promojobs.store import auth as auth_store
+from promojobs.store.database import Database, now_us
+
+CLIENT_CREDENTIALS = "client_credentials"
+IMPLICIT = "implicit"
+_hasher = PasswordHasher()
+# Verified against when the client_id is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    store_id: int
+    grant_type: str
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in: int
+    expires: int
+    identifier: str
+
+    def as_wire(self) -> dict[str, object]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "expires": self.expires,
+            "identifier": self.identifier,
+        }
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client_id: str
+    client_secret: str
+    store: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(self, database: Database, token_seconds: int) -> None:
+        self.database = database
+        self.token_seconds = token_seconds
+
+    def create_client(self, store: str) -> NewClient:
+        client = NewClient(
+            client_id=secrets.token_urlsafe(24), client_secret=secrets.token_urlsafe(32), store=store
+        )
+        self.ensure_client(store, client.client_id, client.client_secret)
+        return client
+
+    def ensure_client(self, store: str, client_id: str, client_secret: str) -> None:
+        """Create the client (and its store), or reset its secret if it already exists."""
+        secret_hash = _hasher.hash(client_secret)
+        with self.database.write() as conn:
+            existing = auth_store.find_client(conn, client_id)
+            if existing is None:
+                store_id = auth_store.get_or_create_store(conn, store)
+                auth_store.insert_client(conn, store_id, client_id, secret_hash)
+            elif not _secret_matches(existing.secret_hash, client_secret) or existing.revoked:
+                auth_store.update_client_secret(conn, existing.pk, secret_hash)
+
+    def has_clients(self) -> bool:
+        with self.database.read() as conn:
+            return auth_store.count_clients(conn) > 0
+
+    def revoke_client(self, client_id: str) -> bool:
+        with self.database.write() as conn:
+            return auth_store.revoke_client(conn, client_id)
+
+    def issue_token(self, grant_type: str, client_id: str, client_secret: str | None) -> TokenGrant:
+        if grant_type not in (CLIENT_CREDENTIALS, IMPLICIT):
+            raise ValidationFailed(
+                "grant_type must be client_credentials or implicit", source="grant_type", title="Bad Request"
+            )
+        with self.database.read() as conn:
+            client = auth_store.find_client(conn, client_id)
+        self._check_credentials(client, grant_type, client_secret)
+        assert client is not None
+        token = secrets.token_hex(20)
+        expires_at = now_us() + self.token_seconds * 1_000_000
+        with self.database.write() as conn:
+            auth_store.insert_token(conn, hash_token(token), client, grant_type, expires_at)
+        return TokenGrant(token, self.token_seconds, expires_at // 1_000_000, grant_type)
+
+    def authenticate(self, token: str) -> Principal:
+        with self.database.read() as conn:
+            record = auth_store.find_live_token(conn, hash_token(token), now_us())
+        if record is None:
+            raise Unauthorized()
+        return Principal(record.client_id, record.store_id, record.grant_type)
+
+    @staticmethod
+    def _check_credentials(
+        client: auth_store.ClientRecord | None, grant_type: str, client_secret: str | None
+    ) -> None:
+        if grant_type == IMPLICIT:
+            if client is None or client.revoked:
+                raise InvalidCredentials()
+            return
+        if client is None:
+            _secret_matches(_DUMMY_HASH, client_secret or "")
+            raise InvalidCredentials()
+        if not _secret_matches(client.secret_hash, client_secret or "") or client.revoked:
+            raise InvalidCredentials()
+
+
+def _secret_matches(secret_hash: str, secret: str) -> bool:
+    try:
+        return _hasher.verify(secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False

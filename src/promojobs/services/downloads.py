@@ -1,0 +1,37 @@
+"""Signed, expiring download links for export files, served by promojobs itself.
+
+The link carries the job id, an expiry (epoch seconds) and an HMAC-SHA256 of both under the server's
+signing key; it is checked with a constant-time comparison. Anyone holding a valid link can download the
+file until it expires, like a cloud storage signed URL, so links are short-lived (a setting, default 1 h).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from promojobs.domain.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class DownloadLinks:
+    key: bytes
+    lifetime_seconds: int
+
+    def query(self, job_uuid: str, now: float | None = None) -> str:
+        expires = int((now if now is not None else time.time()) + self.lifetime_seconds)
+        return f"expires={expires}&signature={self._signature(job_uuid, expires)}"
+
+    def verify(self, job_uuid: str, expires: str | None, signature: str | None) -> None:
+        if not expires or not signature or not expires.isdigit() or len(expires) > 12:
+            raise Forbidden("The download link is invalid")
+        expected = self._signature(job_uuid, int(expires))
+        if not hmac.compare_digest(expected, signature):
+            raise Forbidden("The download link is invalid")
+        if int(expires) < time.time():
+            raise Forbidden("The download link has expired")
+
+    def _signature(self, job_uuid: str, expires: int) -> str:
+        return hmac.new(self.key, f"{job_uuid}\n{expires}".encode(), hashlib.sha256).hexdigest()

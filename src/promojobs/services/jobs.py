@@ -1,0 +1,300 @@
+"""Promotion jobs on the API side: submit, list, get, cancel, and the signed link to an export file.
+
+The work itself is done by workers (``promojobs.worker``); this module only writes the job and its tasks
+and wakes the workers up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from promojobs.domain import codes as code_rules
+from promojobs.domain.errors import (
+    Forbidden,
+    NoCodesAllowed,
+    NotFound,
+    TooManyJobs,
+    TooManyPromotionCodes,
+    Unprocessable,
+    ValidationFailed,
+)
+from promojobs.domain.filters import parse_filter
+from promojobs.domain.jobs import (
+    CANCELLABLE_STATUSES,
+    STATUS_ALIASES,
+    ConsumeUnit,
+    JobStatus,
+    JobType,
+    TaskKind,
+)
+from promojobs.domain.pagination import PageRequest
+from promojobs.services.promotions import find_or_404
+from promojobs.store import jobs as job_store
+from promojobs.store.database import Database, new_uuid, now_us
+from promojobs.store.jobs import ActiveJobExists, JobRecord
+
+JOB_FILTERS = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
+MAX_JOB_NAME_CHARS = 50
+
+
+class JobNotFound(NotFound):
+    """job not found"""
+
+
+class NotCancellable(Unprocessable):
+    """Only pending or processing jobs can be cancelled"""
+
+
+class NoFileToDownload(Unprocessable):
+    """Job has no file to download."""
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """This Idempotency-Key was already used with a different request."""
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    codes_per_job: int
+    keyspace_max_fill_ratio: float
+    chunk_size: int
+    idempotency_seconds: int
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    job_type: str
+    name: str | None
+    parameters: dict[str, Any] | None
+    idempotency_key: str | None = None
+
+
+# Called inside the transaction that makes work for workers; wakes them up once it commits.
+Notifier = Callable[[Connection], None]
+
+
+class JobService:
+    def __init__(self, database: Database, limits: JobLimits, notify: Notifier) -> None:
+        self.database = database
+        self.limits = limits
+        self.notify = notify
+
+    def submit(
+        self, store_id: int, client_id: str, promotion_uuid: str, request: JobRequest
+    ) -> tuple[JobRecord, bool]:
+        """Create a job; return it and whether it is new (False: an idempotent replay)."""
+        _check_name(request.name)
+        parameters = self._checked_parameters(request)
+        fingerprint = _fingerprint(promotion_uuid, request)
+        with self.database.write() as conn:
+            promotion = find_or_404(conn, store_id, promotion_uuid, for_update=True)
+            replay = self._replay(conn, store_id, request.idempotency_key, fingerprint)
+            if replay is not None:
+                return replay, False
+            if request.job_type == JobType.CODE_GENERATE:
+                if promotion.automatic:
+                    raise NoCodesAllowed()
+                assert parameters is not None
+                self._check_keyspace(conn, store_id, parameters)
+            now = now_us()
+            uuid = new_uuid()
+            try:
+                job_pk = job_store.insert_job(
+                    conn,
+                    {
+                        "uuid": uuid,
+                        "store_id": store_id,
+                        "promotion_id": promotion.pk,
+                        "job_type": request.job_type,
+                        "name": request.name,
+                        "parameters_json": None if parameters is None else json.dumps(parameters),
+                        "status": JobStatus.PENDING.value,
+                        "created_by": client_id,
+                        "idempotency_key": request.idempotency_key,
+                        "request_fingerprint": fingerprint,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+            except ActiveJobExists as exc:
+                raise TooManyJobs() from exc
+            self._add_tasks(conn, job_pk, store_id, request.job_type, parameters)
+            self.notify(conn)
+            job = job_store.find_job_by_pk(conn, job_pk)
+        assert job is not None
+        return job, True
+
+    def list(
+        self, store_id: int, promotion_uuid: str, page: PageRequest, raw_filter: str | None
+    ) -> tuple[list[JobRecord], int]:
+        equals: dict[str, str] = {}
+        for clause in parse_filter(raw_filter, JOB_FILTERS):
+            value = clause.values[0]
+            equals[clause.field] = STATUS_ALIASES.get(value, value) if clause.field == "status" else value
+        with self.database.read() as conn:
+            promotion = find_or_404(conn, store_id, promotion_uuid)
+            return job_store.list_jobs(conn, store_id, promotion.pk, equals, page.limit, page.offset)
+
+    def get(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
+        with self.database.read() as conn:
+            return self._find(conn, store_id, promotion_uuid, job_uuid)
+
+    def cancel(self, store_id: int, client_id: str, promotion_uuid: str, job_uuid: str) -> JobRecord:
+        with self.database.write() as conn:
+            # Locking the promotion serialises cancels with job submission and with each other.
+            find_or_404(conn, store_id, promotion_uuid, for_update=True)
+            job = self._find(conn, store_id, promotion_uuid, job_uuid)
+            if job.status not in CANCELLABLE_STATUSES:
+                raise NotCancellable()
+            if job.status == JobStatus.PENDING:
+                job_store.set_status(conn, job.pk, JobStatus.CANCELLED, cancelled_by=client_id)
+                job_store.close_tasks(conn, job.pk)
+            else:
+                job_store.set_status(conn, job.pk, JobStatus.CANCELLING, cancelled_by=client_id)
+                job_store.insert_tasks(conn, job.pk, store_id, TaskKind.CANCEL, [0])
+                self.notify(conn)
+            return self._find(conn, store_id, promotion_uuid, job_uuid)
+
+    def downloadable(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
+        job = self.get(store_id, promotion_uuid, job_uuid)
+        if job.job_type != JobType.CODE_EXPORT or job.status != JobStatus.COMPLETED or not job.file_name:
+            raise NoFileToDownload(f"Job has no file to download. Job status: {job.status}")
+        return job
+
+    def exported_file(self, job_uuid: str) -> str:
+        """The file name of a completed export, for a download link that was already verified."""
+        with self.database.read() as conn:
+            job = job_store.find_job_by_uuid(conn, job_uuid)
+        if job is None or job.status != JobStatus.COMPLETED or not job.file_name:
+            raise Forbidden("The export file is no longer available")
+        return job.file_name
+
+    @staticmethod
+    def _find(conn: Connection, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
+        promotion = find_or_404(conn, store_id, promotion_uuid)
+        job = job_store.find_job(conn, store_id, promotion.pk, job_uuid)
+        if job is None:
+            raise JobNotFound()
+        return job
+
+    def _replay(self, conn: Connection, store_id: int, key: str | None, fingerprint: str) -> JobRecord | None:
+        if key is None:
+            return None
+        earlier = job_store.find_by_idempotency_key(conn, store_id, key)
+        if earlier is None:
+            return None
+        if earlier.created_at < now_us() - self.limits.idempotency_seconds * 1_000_000:
+            job_store.forget_idempotency_key(conn, earlier.pk)
+            return None
+        if earlier.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return earlier
+
+    def _checked_parameters(self, request: JobRequest) -> dict[str, Any] | None:
+        if request.job_type == JobType.CODE_EXPORT:
+            return None
+        return _generate_parameters(request.parameters, self.limits.codes_per_job)
+
+    def _check_keyspace(self, conn: Connection, store_id: int, parameters: dict[str, Any]) -> None:
+        prefix = parameters.get("code_prefix", "")
+        length = parameters["code_length"]
+        live = job_store.generated_with_format(conn, store_id, prefix, length)
+        code_rules.check_keyspace(
+            parameters["number_of_codes"], live, length, self.limits.keyspace_max_fill_ratio
+        )
+
+    def _add_tasks(
+        self, conn: Connection, job_pk: int, store_id: int, job_type: str, parameters: dict[str, Any] | None
+    ) -> None:
+        if job_type == JobType.CODE_EXPORT:
+            job_store.insert_tasks(conn, job_pk, store_id, TaskKind.EXPORT, [0])
+            return
+        assert parameters is not None
+        job_store.insert_tasks(
+            conn,
+            job_pk,
+            store_id,
+            TaskKind.GENERATE,
+            _chunks(parameters["number_of_codes"], self.limits.chunk_size),
+        )
+
+
+def _chunks(total: int, chunk_size: int) -> list[int]:
+    count = max(1, math.ceil(total / chunk_size))
+    return [min(chunk_size, total - index * chunk_size) for index in range(count)]
+
+
+def _check_name(name: str | None) -> None:
+    if name is not None and len(name) > MAX_JOB_NAME_CHARS:
+        raise ValidationFailed(f"name must be at most {MAX_JOB_NAME_CHARS} characters", source="data.name")
+
+
+def _generate_parameters(parameters: dict[str, Any] | None, codes_per_job: int) -> dict[str, Any]:
+    """Validate ``code_generate`` parameters; return them with defaults filled in, as the job echoes them."""
+    if parameters is None:
+        raise ValidationFailed(
+            "parameters is required for code_generate jobs", source="data.parameters", title="required"
+        )
+    number = parameters.get("number_of_codes")
+    if number is None:
+        raise ValidationFailed(
+            "number_of_codes is required", source="data.parameters.number_of_codes", title="required"
+        )
+    if isinstance(number, int) and not isinstance(number, bool) and number > codes_per_job:
+        raise TooManyPromotionCodes(
+            f"Only {codes_per_job} promotion codes are allowed per promotion",
+            source="data.parameters.number_of_codes",
+        )
+    number = _int_param(number, "number_of_codes", minimum=1)
+    echoed: dict[str, Any] = {"number_of_codes": number}
+    echoed["consume_unit"] = _consume_unit(parameters.get("consume_unit", ConsumeUnit.PER_CART.value))
+    if parameters.get("max_uses_per_code") is not None:
+        echoed["max_uses_per_code"] = _int_param(
+            parameters["max_uses_per_code"], "max_uses_per_code", minimum=0
+        )
+    echoed["code_length"] = code_rules.validate_code_length(
+        parameters.get("code_length", code_rules.DEFAULT_CODE_LENGTH), "data.parameters.code_length"
+    )
+    if parameters.get("code_prefix"):
+        echoed["code_prefix"] = code_rules.validate_prefix(
+            parameters["code_prefix"], "data.parameters.code_prefix"
+        )
+    return echoed
+
+
+MAX_INT_PARAMETER = 2**53
+
+
+def _int_param(value: object, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{name} must be an integer", source=f"data.parameters.{name}")
+    if value < minimum or value > MAX_INT_PARAMETER:
+        raise ValidationFailed(
+            f"{name} must be between {minimum} and {MAX_INT_PARAMETER}", source=f"data.parameters.{name}"
+        )
+    return value
+
+
+def _consume_unit(value: object) -> str:
+    if value not in (ConsumeUnit.PER_CART.value, ConsumeUnit.PER_ITEM.value):
+        raise ValidationFailed(
+            "consume_unit must be per_cart or per_item", source="data.parameters.consume_unit"
+        )
+    return str(value)
+
+
+def _fingerprint(promotion_uuid: str, request: JobRequest) -> str:
+    body = {
+        "promotion": promotion_uuid,
+        "job_type": request.job_type,
+        "name": request.name,
+        "parameters": request.parameters,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,132 @@
+"""One ``Database`` for both backends: an engine, read and write transactions, and the backend's name.
+
+SQLite allows one writer at a time. A transaction that starts as a reader and later writes can fail with
+"database is locked" without waiting, so every write transaction starts with ``BEGIN IMMEDIATE`` (it
+waits for the lock, up to ``busy_timeout``) and read transactions start with a plain ``BEGIN``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from promojobs.domain.errors import Unavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 64 * 1024
+# A larger WAL between checkpoints makes bulk inserts ~2x faster (limits.md §1b) at the cost of a WAL file
+# of up to ~160 MiB during a big job.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 40_000
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def normalise_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = _create_engine(self.url)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with _translated_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with (
+            _translated_errors(),
+            self.engine.connect().execution_options(promojobs_write=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """A lost or unreachable database becomes ``Unavailable`` (503); other driver errors propagate."""
+    try:
+        yield
+    except OperationalError as exc:
+        if _is_connection_problem(exc):
+            raise Unavailable() from exc
+        raise
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    message = str(exc.orig).lower()
+    return any(
+        marker in message
+        for marker in ("connection", "could not connect", "server closed", "terminating", "unable to open")
+    )
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        return _create_sqlite_engine(url)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return engine
+
+
+def _create_sqlite_engine(url: str) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=20,
+        max_overflow=40,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own handling is broken).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            f"cache_size=-{SQLITE_CACHE_KIB}",
+            f"wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}",
+            "foreign_keys=OFF",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("promojobs_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

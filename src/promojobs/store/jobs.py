@@ -1,0 +1,184 @@
+"""Promotion jobs as the API sees them: insert, find, list, cancel. Worker-side SQL is in ``store.tasks``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from promojobs.domain.jobs import JobStatus, JobType, TaskKind, TaskStatus
+from promojobs.store.database import now_us
+from promojobs.store.schema import job_tasks, jobs, promotions
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    pk: int
+    uuid: str
+    store_id: int
+    promotion_pk: int
+    promotion_uuid: str
+    job_type: str
+    name: str | None
+    parameters: dict[str, Any] | None
+    status: str
+    generated: int
+    deleted: int | None
+    error: str | None
+    file_name: str | None
+    created_by: str | None
+    cancelled_by: str | None
+    request_fingerprint: str | None
+    created_at: int
+    updated_at: int
+
+
+_JOB_COLUMNS = (*jobs.c, promotions.c.uuid.label("promotion_uuid"))
+
+
+def _record(row: Row[Any]) -> JobRecord:
+    return JobRecord(
+        pk=row.id,
+        uuid=row.uuid,
+        store_id=row.store_id,
+        promotion_pk=row.promotion_id,
+        promotion_uuid=row.promotion_uuid,
+        job_type=row.job_type,
+        name=row.name,
+        parameters=None if row.parameters_json is None else json.loads(row.parameters_json),
+        status=row.status,
+        generated=row.generated,
+        deleted=row.deleted,
+        error=row.error,
+        file_name=row.file_name,
+        created_by=row.created_by,
+        cancelled_by=row.cancelled_by,
+        request_fingerprint=row.request_fingerprint,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _select_jobs() -> Any:
+    return select(*_JOB_COLUMNS).join(promotions, promotions.c.id == jobs.c.promotion_id)
+
+
+class ActiveJobExists(Exception):
+    """The partial unique index refused a second active job on the promotion."""
+
+
+def insert_job(conn: Connection, columns: dict[str, Any]) -> int:
+    savepoint = conn.begin_nested()
+    try:
+        pk = conn.execute(insert(jobs).values(**columns).returning(jobs.c.id)).scalar_one()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        if "promotion" in str(exc.orig).lower():
+            raise ActiveJobExists() from exc
+        raise
+    savepoint.commit()
+    return int(pk)
+
+
+def insert_tasks(
+    conn: Connection, job_pk: int, store_id: int, kind: TaskKind, targets: Sequence[int]
+) -> None:
+    now = now_us()
+    conn.execute(
+        insert(job_tasks),
+        [
+            {
+                "job_id": job_pk,
+                "store_id": store_id,
+                "kind": kind.value,
+                "seq": seq,
+                "target": target,
+                "status": TaskStatus.READY.value,
+                "updated_at": now,
+            }
+            for seq, target in enumerate(targets)
+        ],
+    )
+
+
+def find_job(conn: Connection, store_id: int, promotion_pk: int, uuid: str) -> JobRecord | None:
+    row = conn.execute(
+        _select_jobs().where(
+            jobs.c.store_id == store_id, jobs.c.promotion_id == promotion_pk, jobs.c.uuid == uuid
+        )
+    ).first()
+    return None if row is None else _record(row)
+
+
+def find_job_by_uuid(conn: Connection, uuid: str) -> JobRecord | None:
+    row = conn.execute(_select_jobs().where(jobs.c.uuid == uuid)).first()
+    return None if row is None else _record(row)
+
+
+def find_job_by_pk(conn: Connection, pk: int) -> JobRecord | None:
+    row = conn.execute(_select_jobs().where(jobs.c.id == pk)).first()
+    return None if row is None else _record(row)
+
+
+def find_by_idempotency_key(conn: Connection, store_id: int, key: str) -> JobRecord | None:
+    row = conn.execute(
+        _select_jobs().where(jobs.c.store_id == store_id, jobs.c.idempotency_key == key)
+    ).first()
+    return None if row is None else _record(row)
+
+
+def forget_idempotency_key(conn: Connection, job_pk: int) -> None:
+    conn.execute(update(jobs).where(jobs.c.id == job_pk).values(idempotency_key=None))
+
+
+def list_jobs(
+    conn: Connection, store_id: int, promotion_pk: int, equals: dict[str, str], limit: int, offset: int
+) -> tuple[list[JobRecord], int]:
+    condition = [jobs.c.store_id == store_id, jobs.c.promotion_id == promotion_pk]
+    condition += [jobs.c[name] == value for name, value in equals.items()]
+    total = conn.execute(select(func.count()).select_from(jobs).where(*condition)).scalar_one()
+    rows = conn.execute(
+        _select_jobs()
+        .where(*condition)
+        .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_record(row) for row in rows], int(total)
+
+
+def generated_with_format(conn: Connection, store_id: int, prefix: str, length: int) -> int:
+    """How many codes of this prefix and length the store's live generate jobs hold or will hold."""
+    rows = conn.execute(
+        select(jobs.c.parameters_json, jobs.c.status, jobs.c.generated).where(
+            jobs.c.store_id == store_id,
+            jobs.c.job_type == JobType.CODE_GENERATE.value,
+            jobs.c.status.in_([JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.COMPLETED]),
+        )
+    ).all()
+    total = 0
+    for parameters_json, status, generated in rows:
+        parameters = json.loads(parameters_json)
+        same_prefix = str(parameters.get("code_prefix", "")).upper() == prefix.upper()
+        if same_prefix and parameters.get("code_length") == length:
+            total += generated if status == JobStatus.COMPLETED else int(parameters["number_of_codes"])
+    return total
+
+
+def set_status(conn: Connection, job_pk: int, status: JobStatus, **values: Any) -> None:
+    conn.execute(
+        update(jobs).where(jobs.c.id == job_pk).values(status=status.value, updated_at=now_us(), **values)
+    )
+
+
+def close_tasks(conn: Connection, job_pk: int) -> None:
+    conn.execute(
+        update(job_tasks)
+        .where(job_tasks.c.job_id == job_pk, job_tasks.c.status != TaskStatus.DONE.value)
+        .values(status=TaskStatus.DONE.value, worker_id=None, lease_expires_at=None, updated_at=now_us())
+    )

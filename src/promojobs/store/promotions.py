@@ -1,0 +1,130 @@
+"""Promotions. Every query is scoped to the caller's store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.engine import Row
+
+from promojobs.store.schema import codes, job_tasks, jobs, promotions
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    pk: int
+    uuid: str
+    store_id: int
+    name: str
+    description: str | None
+    enabled: bool
+    automatic: bool
+    promotion_type: str
+    schema: Any
+    start_at: int | None
+    end_at: int | None
+    min_cart_value: Any
+    max_discount_value: Any
+    max_applications_per_cart: int | None
+    created_at: int
+    updated_at: int
+
+
+# Columns that hold JSON documents, by the field name the rest of the code uses.
+JSON_FIELDS = {
+    "schema": "schema_json",
+    "min_cart_value": "min_cart_value_json",
+    "max_discount_value": "max_discount_value_json",
+}
+
+
+def to_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """Field names → column values (JSON fields serialised)."""
+    columns: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in JSON_FIELDS:
+            columns[JSON_FIELDS[name]] = None if value is None else json.dumps(value)
+        else:
+            columns[name] = value
+    return columns
+
+
+def _record(row: Row[Any]) -> PromotionRecord:
+    return PromotionRecord(
+        pk=row.id,
+        uuid=row.uuid,
+        store_id=row.store_id,
+        name=row.name,
+        description=row.description,
+        enabled=bool(row.enabled),
+        automatic=bool(row.automatic),
+        promotion_type=row.promotion_type,
+        schema=_load(row.schema_json),
+        start_at=row.start_at,
+        end_at=row.end_at,
+        min_cart_value=_load(row.min_cart_value_json),
+        max_discount_value=_load(row.max_discount_value_json),
+        max_applications_per_cart=row.max_applications_per_cart,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def insert_promotion(conn: Connection, columns: dict[str, Any]) -> None:
+    conn.execute(insert(promotions).values(**columns))
+
+
+def find_promotion(
+    conn: Connection, store_id: int, uuid: str, *, for_update: bool = False
+) -> PromotionRecord | None:
+    query = select(promotions).where(promotions.c.store_id == store_id, promotions.c.uuid == uuid)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return None if row is None else _record(row)
+
+
+def list_promotions(
+    conn: Connection, store_id: int, limit: int, offset: int, code: str | None
+) -> tuple[list[PromotionRecord], int]:
+    condition = [promotions.c.store_id == store_id]
+    if code is not None:
+        holding = select(codes.c.promotion_id).where(
+            codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()
+        )
+        condition.append(promotions.c.id.in_(holding))
+    total = conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one()
+    rows = conn.execute(
+        select(promotions)
+        .where(*condition)
+        .order_by(promotions.c.created_at.desc(), promotions.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_record(row) for row in rows], int(total)
+
+
+def update_promotion(conn: Connection, pk: int, columns: dict[str, Any]) -> None:
+    conn.execute(update(promotions).where(promotions.c.id == pk).values(**columns))
+
+
+def delete_promotion(conn: Connection, pk: int) -> list[str]:
+    """Delete a promotion with its codes, jobs and tasks; return the export file names to remove."""
+    file_names = [
+        name
+        for name in conn.execute(
+            select(jobs.c.file_name).where(jobs.c.promotion_id == pk, jobs.c.file_name.is_not(None))
+        ).scalars()
+    ]
+    job_ids = select(jobs.c.id).where(jobs.c.promotion_id == pk)
+    conn.execute(delete(job_tasks).where(job_tasks.c.job_id.in_(job_ids)))
+    conn.execute(delete(jobs).where(jobs.c.promotion_id == pk))
+    conn.execute(delete(codes).where(codes.c.promotion_id == pk))
+    conn.execute(delete(promotions).where(promotions.c.id == pk))
+    return file_names

@@ -1,0 +1,217 @@
+"""The worker's SQL: claim a task under a lease, renew it with every batch, and fence every write.
+
+A claimed task belongs to ``(worker_id, attempt)``. Every write a worker makes for a task carries that pair
+in its WHERE clause, in the same transaction as the work it records, so a worker that lost its lease (it
+paused, the network dropped, another worker took the task over) cannot commit anything: its transaction
+finds no row to update and rolls back. Claims skip rows other workers hold locked on PostgreSQL
+(``FOR UPDATE SKIP LOCKED``); on SQLite the write lock (``BEGIN IMMEDIATE``) serialises claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from promojobs.domain.jobs import TaskKind
+from promojobs.store.database import now_us
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    id: int
+    job_id: int
+    store_id: int
+    kind: TaskKind
+    seq: int
+    target: int
+    done: int
+    attempt: int
+    worker_id: str
+    job_status: str
+
+
+class LeaseLost(Exception):
+    """The task is no longer ours: another worker took it over, or it was closed."""
+
+
+class JobNotRunning(Exception):
+    """The job left ``processing`` (cancelled, failed or deleted): stop working on it."""
+
+
+_RUNNING_IN_STORE = (
+    "(SELECT count(*) FROM job_tasks r WHERE r.store_id = t.store_id AND r.status = 'running' "
+    "AND r.lease_expires_at >= :now)"
+)
+
+# Cancel tasks first (they free the promotion); then the store with the fewest running tasks, so one busy
+# store cannot starve another; then the oldest job.
+_CLAIMABLE = f"""
+SELECT t.id FROM job_tasks t JOIN jobs j ON j.id = t.job_id
+WHERE (t.status = 'ready' OR (t.status = 'running' AND t.lease_expires_at < :now))
+  AND (j.status IN ('pending', 'processing') OR (t.kind = 'cancel' AND j.status = 'cancelling'))
+  AND {_RUNNING_IN_STORE} < :per_store
+ORDER BY CASE WHEN t.kind = 'cancel' THEN 0 ELSE 1 END, {_RUNNING_IN_STORE}, j.created_at, t.seq
+LIMIT 1
+"""
+
+_TAKE = """
+UPDATE job_tasks SET status = 'running', worker_id = :worker, attempt = attempt + 1,
+       lease_expires_at = :lease, updated_at = :now
+WHERE id = :id
+RETURNING id, job_id, store_id, kind, seq, target, done, attempt
+"""
+
+
+def claim_task(conn: Connection, worker_id: str, lease_us: int, per_store: int) -> ClaimedTask | None:
+    now = now_us()
+    query = _CLAIMABLE + (" FOR UPDATE OF t SKIP LOCKED" if conn.dialect.name == "postgresql" else "")
+    task_id = conn.execute(text(query), {"now": now, "per_store": per_store}).scalar()
+    if task_id is None:
+        return None
+    row = conn.execute(
+        text(_TAKE), {"worker": worker_id, "lease": now + lease_us, "now": now, "id": task_id}
+    ).one()
+    job_status = conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": row.job_id}).scalar_one()
+    return ClaimedTask(
+        id=row.id,
+        job_id=row.job_id,
+        store_id=row.store_id,
+        kind=TaskKind(row.kind),
+        seq=row.seq,
+        target=row.target,
+        done=row.done,
+        attempt=row.attempt,
+        worker_id=worker_id,
+        job_status=job_status,
+    )
+
+
+def start_job(conn: Connection, job_id: int) -> None:
+    conn.execute(
+        text(
+            "UPDATE jobs SET status = 'processing', updated_at = :now WHERE id = :id AND status = 'pending'"
+        ),
+        {"now": now_us(), "id": job_id},
+    )
+
+
+def record_progress(conn: Connection, task: ClaimedTask, added: int, lease_us: int) -> None:
+    """Fenced: count ``added`` units of work on the task and renew its lease, or raise ``LeaseLost``."""
+    now = now_us()
+    result = conn.execute(
+        text(
+            "UPDATE job_tasks SET done = done + :added, lease_expires_at = :lease, updated_at = :now "
+            "WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = 'running'"
+        ),
+        {
+            "added": added,
+            "lease": now + lease_us,
+            "now": now,
+            "id": task.id,
+            "worker": task.worker_id,
+            "attempt": task.attempt,
+        },
+    )
+    if result.rowcount != 1:
+        raise LeaseLost()
+
+
+def add_generated(conn: Connection, job_id: int, added: int) -> None:
+    """Count generated codes on the job, only while it is still processing; else raise ``JobNotRunning``.
+
+    This UPDATE also takes the job's row lock, which orders the chunks that finish at the same moment, so
+    the last of them sees every other chunk done (see ``complete_job_if_done``).
+    """
+    result = conn.execute(
+        text(
+            "UPDATE jobs SET generated = generated + :added, updated_at = :now "
+            "WHERE id = :id AND status = 'processing'"
+        ),
+        {"added": added, "now": now_us(), "id": job_id},
+    )
+    if result.rowcount != 1:
+        raise JobNotRunning()
+
+
+def finish_task(conn: Connection, task: ClaimedTask) -> None:
+    result = conn.execute(
+        text(
+            "UPDATE job_tasks SET status = 'done', lease_expires_at = NULL, updated_at = :now "
+            "WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = 'running'"
+        ),
+        {"now": now_us(), "id": task.id, "worker": task.worker_id, "attempt": task.attempt},
+    )
+    if result.rowcount != 1:
+        raise LeaseLost()
+
+
+def complete_job_if_done(conn: Connection, job_id: int, **values: object) -> bool:
+    assignments = "".join(f", {name} = :{name}" for name in values)
+    result = conn.execute(
+        text(
+            f"UPDATE jobs SET status = 'completed', updated_at = :now{assignments} "
+            "WHERE id = :id AND status = 'processing' AND NOT EXISTS ("
+            "  SELECT 1 FROM job_tasks WHERE job_id = :id AND kind != 'cancel' AND status != 'done')"
+        ),
+        {"now": now_us(), "id": job_id, **values},
+    )
+    return result.rowcount == 1
+
+
+def release_task(conn: Connection, task: ClaimedTask) -> None:
+    """Hand the task back at once (graceful stop); the attempt it used does not count."""
+    conn.execute(
+        text(
+            "UPDATE job_tasks SET status = 'ready', worker_id = NULL, lease_expires_at = NULL, "
+            "attempt = attempt - 1, updated_at = :now "
+            "WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = 'running'"
+        ),
+        {"now": now_us(), "id": task.id, "worker": task.worker_id, "attempt": task.attempt},
+    )
+
+
+def fail_job(conn: Connection, job_id: int, error: str) -> bool:
+    now = now_us()
+    result = conn.execute(
+        text(
+            "UPDATE jobs SET status = 'failed', error = :error, updated_at = :now "
+            "WHERE id = :id AND status IN ('pending', 'processing')"
+        ),
+        {"error": error, "now": now, "id": job_id},
+    )
+    close_job_tasks(conn, job_id)
+    return result.rowcount == 1
+
+
+def close_job_tasks(conn: Connection, job_id: int) -> None:
+    conn.execute(
+        text(
+            "UPDATE job_tasks SET status = 'done', worker_id = NULL, lease_expires_at = NULL, "
+            "updated_at = :now WHERE job_id = :id AND status != 'done'"
+        ),
+        {"now": now_us(), "id": job_id},
+    )
+
+
+def add_deleted(conn: Connection, job_id: int, deleted: int) -> None:
+    conn.execute(
+        text("UPDATE jobs SET deleted = COALESCE(deleted, 0) + :n, updated_at = :now WHERE id = :id"),
+        {"n": deleted, "now": now_us(), "id": job_id},
+    )
+
+
+def finish_cancel(conn: Connection, job_id: int) -> None:
+    conn.execute(
+        text(
+            "UPDATE jobs SET status = 'cancelled', deleted = COALESCE(deleted, 0), updated_at = :now "
+            "WHERE id = :id AND status = 'cancelling'"
+        ),
+        {"now": now_us(), "id": job_id},
+    )
+    close_job_tasks(conn, job_id)
+
+
+def job_status(conn: Connection, job_id: int) -> str | None:
+    status = conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": job_id}).scalar()
+    return None if status is None else str(status)

@@ -1,0 +1,69 @@
+"""Run one chunk of a ``code_generate`` job.
+
+Each batch is one transaction: insert the codes (skipping any that collide with the store's existing
+codes), count them on the task and on the job, renew the lease. A crash loses at most the batch in flight,
+which rolls back; whoever resumes the chunk continues from the committed ``done``. So the chunk ends with
+exactly ``target`` new codes, none lost and none twice.
+"""
+
+from __future__ import annotations
+
+from promojobs.domain.codes import DEFAULT_CODE_LENGTH, generate_codes
+from promojobs.store import tasks as task_store
+from promojobs.store.codes import CodeOwner, CodeValues, insert_codes
+from promojobs.store.database import now_us
+from promojobs.worker.context import TaskContext, release
+
+# Consecutive batches that add nothing mean the code space for this prefix and length is used up.
+MAX_EMPTY_BATCHES = 20
+
+
+class CodeSpaceExhausted(Exception):
+    def __str__(self) -> str:
+        return "no unused codes of this prefix and length are left; use a longer code_length"
+
+
+def run(context: TaskContext) -> None:
+    task, job = context.task, context.job
+    parameters = job.parameters or {}
+    done = task.done
+    empty_batches = 0
+    while done < task.target:
+        if context.stop.is_set():
+            release(context)
+            return
+        wanted = min(context.settings.batch_size, task.target - done)
+        added = _insert_batch(context, wanted, parameters, done + wanted >= task.target)
+        done += added
+        empty_batches = 0 if added else empty_batches + 1
+        if empty_batches >= MAX_EMPTY_BATCHES:
+            raise CodeSpaceExhausted()
+    if task.done >= task.target:
+        _finish_empty(context)
+
+
+def _insert_batch(context: TaskContext, wanted: int, parameters: dict[str, object], last: bool) -> int:
+    task, job = context.task, context.job
+    max_uses = parameters.get("max_uses_per_code")
+    uses = int(max_uses) if isinstance(max_uses, int) else None
+    unit = str(parameters.get("consume_unit", "per_cart"))
+    length = parameters.get("code_length", DEFAULT_CODE_LENGTH)
+    assert isinstance(length, int)
+    codes = generate_codes(wanted, length, str(parameters.get("code_prefix", "")))
+    rows: list[CodeValues] = [(code, uses, uses, unit, None) for code in codes]
+    with context.database.write() as conn:
+        added = insert_codes(conn, CodeOwner(task.store_id, job.promotion_pk, job.pk, now_us()), rows)
+        task_store.record_progress(conn, task, added, context.settings.lease_us)
+        task_store.add_generated(conn, job.pk, added)
+        if last and added == wanted:
+            task_store.finish_task(conn, task)
+            task_store.complete_job_if_done(conn, job.pk)
+    return added
+
+
+def _finish_empty(context: TaskContext) -> None:
+    """A chunk resumed after its last batch committed but before it was marked done (or of size 0)."""
+    with context.database.write() as conn:
+        task_store.finish_task(conn, context.task)
+        task_store.add_generated(conn, context.job.pk, 0)
+        task_store.complete_job_if_done(conn, context.job.pk)

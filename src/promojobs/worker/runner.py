@@ -1,0 +1,109 @@
+"""The worker loop: claim a task, run it batch by batch under its lease, record the outcome.
+
+A failed job is data, not an exception: anything unexpected while running a task fails its job with a
+readable ``error`` and is logged with the job id; the worker then goes on with the next task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from promojobs.domain.jobs import CODES_LIMIT_EXCEEDED, JobStatus, JobType, TaskKind
+from promojobs.store import codes as code_store
+from promojobs.store import jobs as job_store
+from promojobs.store import tasks as task_store
+from promojobs.store.database import Database
+from promojobs.store.jobs import JobRecord
+from promojobs.store.tasks import ClaimedTask, JobNotRunning, LeaseLost
+from promojobs.worker import cancel, export, generate
+from promojobs.worker.context import TaskContext, WorkerSettings
+from promojobs.worker.wakeup import Wakeup
+
+log = logging.getLogger("promojobs.worker")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(
+        self, database: Database, settings: WorkerSettings, wakeup: Wakeup, worker_id: str | None = None
+    ):
+        self.database = database
+        self.settings = settings
+        self.wakeup = wakeup
+        self.worker_id = worker_id or new_worker_id()
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                worked = self.run_once(stop)
+            except Exception:
+                log.exception("worker %s: unexpected error between tasks", self.worker_id)
+                worked = False
+            if not worked:
+                self.wakeup.wait(self.settings.poll_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def run_once(self, stop: threading.Event) -> bool:
+        """Claim and run one task; return False when there was nothing to do."""
+        claimed = self._claim()
+        if claimed is None:
+            return False
+        task, job = claimed
+        if job is not None:
+            self._execute(TaskContext(self.database, self.settings, task, job, stop))
+        return True
+
+    def _claim(self) -> tuple[ClaimedTask, JobRecord | None] | None:
+        with self.database.write() as conn:
+            task = task_store.claim_task(
+                conn, self.worker_id, self.settings.lease_us, self.settings.max_running_tasks_per_store
+            )
+            if task is None:
+                return None
+            job = job_store.find_job_by_pk(conn, task.job_id)
+            assert job is not None
+            if task.kind != TaskKind.CANCEL and task.attempt > self.settings.max_task_attempts:
+                error = f"job abandoned: its worker was lost {task.attempt - 1} times"
+                task_store.fail_job(conn, job.pk, error)
+                log.error("job %s: %s", job.uuid, error)
+                return task, None
+            if job.status == JobStatus.PENDING and not self._within_codes_limit(conn, job):
+                task_store.fail_job(conn, job.pk, CODES_LIMIT_EXCEEDED)
+                log.info("job %s: %s", job.uuid, CODES_LIMIT_EXCEEDED)
+                return task, None
+            task_store.start_job(conn, job.pk)
+        log.info("job %s: %s task %s claimed (attempt %s)", job.uuid, task.kind, task.seq, task.attempt)
+        return task, job
+
+    def _within_codes_limit(self, conn: object, job: JobRecord) -> bool:
+        if job.job_type != JobType.CODE_GENERATE or job.parameters is None:
+            return True
+        existing = code_store.count_promotion_codes(conn, job.promotion_pk)  # type: ignore[arg-type]
+        return existing + int(job.parameters["number_of_codes"]) <= self.settings.codes_per_promotion_limit
+
+    def _execute(self, context: TaskContext) -> None:
+        runner = {TaskKind.GENERATE: generate.run, TaskKind.EXPORT: export.run, TaskKind.CANCEL: cancel.run}
+        try:
+            runner[context.task.kind](context)
+        except LeaseLost:
+            log.warning("job %s: lease lost, another worker owns the task now", context.job.uuid)
+        except JobNotRunning:
+            log.info("job %s: no longer processing, task stopped", context.job.uuid)
+        except Exception as exc:
+            log.exception("job %s: %s task failed", context.job.uuid, context.task.kind)
+            self._fail(context, f"{context.task.kind} failed: {exc}")
+
+    def _fail(self, context: TaskContext, error: str) -> None:
+        try:
+            with self.database.write() as conn:
+                task_store.fail_job(conn, context.job.pk, error[:500])
+        except Exception:
+            log.exception("job %s: could not record the failure; its lease will expire", context.job.uuid)

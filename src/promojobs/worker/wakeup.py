@@ -1,0 +1,67 @@
+"""Waking idle workers as soon as there is work, instead of at their next poll.
+
+In one process a ``threading.Event`` is enough. Across processes on PostgreSQL, the transaction that adds
+work runs ``NOTIFY promojobs_tasks`` (delivered when it commits) and every worker LISTENs on a connection
+of its own. On SQLite, separate worker processes fall back to polling (``poll_seconds``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from sqlalchemy import Connection, event
+
+CHANNEL = "promojobs_tasks"
+log = logging.getLogger("promojobs.worker")
+
+
+class Wakeup:
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float) -> None:
+        self._event.wait(timeout)
+        self._event.clear()
+
+    def notify_on_commit(self, conn: Connection) -> None:
+        """Wake this process's workers (on PostgreSQL: all workers) once ``conn``'s transaction commits."""
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+        event.listen(conn, "commit", lambda _conn: self.set(), once=True)
+
+
+class PostgresListener:
+    """A thread that LISTENs for ``NOTIFY promojobs_tasks`` and sets the local ``Wakeup``."""
+
+    def __init__(self, conninfo: str, wakeup: Wakeup, stop: threading.Event) -> None:
+        self.conninfo = conninfo
+        self.wakeup = wakeup
+        self.stop = stop
+        self.thread = threading.Thread(target=self._run, name="promojobs-listen", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self._listen()
+            except psycopg.Error as exc:
+                log.warning("LISTEN connection lost (%s); polling until it is back", type(exc).__name__)
+                self.stop.wait(1.0)
+
+    def _listen(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            while not self.stop.is_set():
+                for _notice in conn.notifies(timeout=0.5, stop_after=1):
+                    self.wakeup.set()
+
+
+def psycopg_conninfo(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import LiveServer, PostgresDatabases, database_url_for, postgres_reachable, start_server
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+_PG_REACHABLE: bool | None = None
+
+
+def _pg_ok() -> bool:
+    global _PG_REACHABLE
+    if _PG_REACHABLE is None:
+        _PG_REACHABLE = postgres_reachable()
+        if not _PG_REACHABLE and IN_CI:
+            raise RuntimeError("CI=true but PostgreSQL is not reachable at 127.0.0.1:5432")
+    return _PG_REACHABLE
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _pg_ok():
+        return "backends: sqlite, postgresql"
+    return "backends: sqlite only -- PostgreSQL is not reachable, its half of the suite is SKIPPED"
+
+
+@pytest.fixture(scope="session")
+def pg_databases(worker_id: str) -> PostgresDatabases:
+    return PostgresDatabases(worker_id.replace("-", "_"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not _pg_ok():
+        pytest.skip("PostgreSQL not reachable")
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, pg_databases: PostgresDatabases) -> Iterator[str]:
+    yield from database_url_for(backend, tmp_path, pg_databases)
+
+
+@pytest.fixture
+def make_server(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    servers: list[LiveServer] = []
+
+    def _make(**overrides: Any) -> LiveServer:
+        server = start_server(database_url, tmp_path / f"data{len(servers)}", **overrides)
+        servers.append(server)
+        return server
+
+    yield _make
+    for server in servers:
+        server.stop()
+        server.container.database.dispose()
+
+
+@pytest.fixture
+def server(make_server: Any) -> LiveServer:
+    return make_server()  # type: ignore[no-any-return]
