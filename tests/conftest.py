@@ -63,3 +63,11 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def server(make_server: Any) -> LiveServer:
     return make_server()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def pg_database_url(tmp_path: Path, pg_databases: PostgresDatabases) -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only the PostgreSQL deployment does (many processes)."""
+    if not _pg_ok():
+        pytest.skip("PostgreSQL not reachable")
+    yield from database_url_for("postgresql", tmp_path, pg_databases)
