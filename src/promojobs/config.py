@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROMOJOBS_", extra="ignore")
 
     data_dir: Path = Path("data")
+    export_dir: Path | None = Field(
+        default=None, description="Where export files go (default DATA_DIR/files); shared by all machines."
+    )
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -77,4 +80,4 @@ class Settings(BaseSettings):
 
     @property
     def files_dir(self) -> Path:
-        return self.data_dir / "files"
+        return self.export_dir if self.export_dir is not None else self.data_dir / "files"
