@@ -50,7 +50,10 @@ MAX_CODE_CHARS = 64
 MAX_PREFIX_CHARS = 32
 _GROUP_CHARS = 4
 
-_PUNCTUATION = "-_.$@+#!%"
+# Only characters that survive, unencoded, in a URL path (DELETE …/codes/:code) and in an Elastic Path
+# filter operand as the official SDK sends it (it does not encode "+", and "#", "!", "%" break the path or
+# the filter), so every code can be found and deleted with every client.
+_PUNCTUATION = "-_.$@"
 ALLOWED_CODE_CHARACTERS = frozenset(string.ascii_letters + string.digits + _PUNCTUATION)
 _ALLOWED_TEXT = "ASCII letters, digits and " + " ".join(_PUNCTUATION)
 
