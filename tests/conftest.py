@@ -29,8 +29,10 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_databases(worker_id: str) -> PostgresDatabases:
-    return PostgresDatabases(worker_id.replace("-", "_"))
+def pg_databases(worker_id: str) -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases(worker_id.replace("-", "_"))
+    yield databases
+    databases.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,12 +7,14 @@ PostgreSQL is reachable, the PostgreSQL half is skipped with one line saying so;
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from promojobs.bootstrap import Container
 from promojobs.config import Settings
 from promojobs.store.database import Database
 from promojobs.store.migrate import upgrade
+from promojobs.worker.runner import Worker
 
 PG_ADMIN_URL = os.environ.get("PROMOJOBS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
@@ -53,7 +56,9 @@ class PostgresDatabases:
 
     def __init__(self, tag: str) -> None:
         self.tag = tag
-        self.template = f"pj_tpl_{tag}"
+        # The pid keeps parallel test runs (two checkouts, CI beside a developer) from dropping each
+        # other's template.
+        self.template = f"pj_tpl_{tag}_{os.getpid()}"
         self._ready = False
 
     def _prepare(self) -> None:
@@ -72,6 +77,10 @@ class PostgresDatabases:
         with _admin() as conn:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
         return name
+
+    def close(self) -> None:
+        if self._ready:
+            self.drop(self.template)
 
     def drop(self, name: str) -> None:
         with _admin() as conn:
@@ -207,6 +216,28 @@ class Api:
                 raise AssertionError(f"job stayed {job['status']}: {job}")
             time.sleep(0.05)
 
+    def list_jobs(self, promotion_id: str, **params: Any) -> httpx.Response:
+        return self.http.get(f"/v2/promotions/{promotion_id}/jobs", params=params)
+
+    def cancel(self, promotion_id: str, job_id: str) -> httpx.Response:
+        return self.http.post(f"/v2/promotions/{promotion_id}/jobs/{job_id}/cancel")
+
+    def file(self, promotion_id: str, job_id: str) -> httpx.Response:
+        return self.http.get(f"/v2/promotions/{promotion_id}/jobs/{job_id}/file")
+
+    def wait_until(
+        self, promotion_id: str, job_id: str, condition: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
+        """Poll the job until ``condition(job)`` holds; fail with the last state seen."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(promotion_id, job_id)
+            if condition(job):
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition never held; last state: {job}")
+            time.sleep(0.01)
+
     def all_codes(self, promotion_id: str) -> list[dict[str, Any]]:
         codes: list[dict[str, Any]] = []
         offset = 0
@@ -220,3 +251,44 @@ class Api:
             if len(page) < 100:
                 return codes
             offset += 100
+
+
+def ep_error(status: int, title: str, detail: str | None = None, source: str | None = None) -> dict[str, Any]:
+    """The Elastic Path error body promojobs answers with (``status`` always a string)."""
+    error: dict[str, Any] = {"status": str(status), "title": title}
+    if detail is not None:
+        error["detail"] = detail
+    if source is not None:
+        error["source"] = source
+    return {"errors": [error]}
+
+
+@contextmanager
+def running_workers(server: LiveServer, count: int = 1, batch_size: int | None = None) -> Iterator[None]:
+    """``count`` real workers in threads of the test, for a server started without its embedded worker.
+
+    On leaving, they are stopped the graceful way (the task in hand is handed back after its batch).
+    """
+    container = server.container
+    settings = container.worker_settings()
+    if batch_size is not None:
+        settings = dataclasses.replace(settings, batch_size=batch_size)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=Worker(container.database, settings, container.wakeup, f"test-worker-{index}").run,
+            args=(stop,),
+            daemon=True,
+        )
+        for index in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        container.wakeup.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads), "a worker did not stop"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import httpx
+from sqlalchemy import text
 
 from tests.support import LiveServer
 
@@ -49,3 +51,27 @@ def test_export_job__file_holds_every_code_of_the_promotion(server: LiveServer) 
     listed = {c["code"] for c in api.all_codes(promotion)}
     assert len(rows) == 1 + 503
     assert exported == {("'" + code if code[0] in "+-@" else code) for code in listed}
+
+
+def test_server_stopped_mid_job__hands_the_job_back_and_the_next_server_finishes_it(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    first = make_server(worker_batch_size=1000)
+    api = first.api()
+    promotion = api.create_promotion()
+    total = 100_000
+    job = api.generate(promotion, total)
+    api.wait_until(promotion, job["id"], lambda state: state.get("result", {}).get("generated", 0) > 0)
+    first.stop()  # the embedded worker ends its batch and releases the task
+    with first.container.database.read() as conn:
+        task = conn.execute(text("SELECT status, worker_id, done FROM job_tasks")).one()
+    assert (task.status, task.worker_id) == ("ready", None)
+    assert 0 < task.done < total
+
+    second = make_server()
+    api = second.api()
+    done = api.wait_for(promotion, job["id"], timeout=120)
+    assert done["status"] == "completed"
+    assert done["result"] == {"generated": total}
+    listed = api.http.get(f"/v2/promotions/{promotion}/codes", params={"page[limit]": 1}).json()
+    assert listed["meta"]["results"]["total"] == total

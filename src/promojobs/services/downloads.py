@@ -25,10 +25,12 @@ class DownloadLinks:
         return f"expires={expires}&signature={self._signature(job_uuid, expires)}"
 
     def verify(self, job_uuid: str, expires: str | None, signature: str | None) -> None:
-        if not expires or not signature or not expires.isdigit() or len(expires) > 12:
+        # isascii: str.isdigit also accepts "²" (int() refuses it) and other scripts' digits.
+        if not expires or not signature or not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             raise Forbidden("The download link is invalid")
         expected = self._signature(job_uuid, int(expires))
-        if not hmac.compare_digest(expected, signature):
+        # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogatepass")):
             raise Forbidden("The download link is invalid")
         if int(expires) < time.time():
             raise Forbidden("The download link has expired")

@@ -38,7 +38,7 @@ from promojobs.domain.pagination import PageRequest
 from promojobs.services.promotions import find_or_404
 from promojobs.store import jobs as job_store
 from promojobs.store.database import Database, new_uuid, now_us
-from promojobs.store.jobs import ActiveJobExists, JobRecord
+from promojobs.store.jobs import ActiveJobExists, IdempotencyKeyTaken, JobRecord
 
 JOB_FILTERS = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
 MAX_JOB_NAME_CHARS = 50
@@ -125,6 +125,10 @@ class JobService:
                 )
             except ActiveJobExists as exc:
                 raise TooManyJobs() from exc
+            except IdempotencyKeyTaken as exc:
+                # The same key on this promotion would have waited for the promotion lock and replayed:
+                # a concurrent job that took the key belongs to another promotion, so another request.
+                raise IdempotencyKeyReused() from exc
             self._add_tasks(conn, job_pk, store_id, request.job_type, parameters)
             self.notify(conn)
             job = job_store.find_job_by_pk(conn, job_pk)
@@ -134,10 +138,13 @@ class JobService:
     def list(
         self, store_id: int, promotion_uuid: str, page: PageRequest, raw_filter: str | None
     ) -> tuple[list[JobRecord], int]:
-        equals: dict[str, str] = {}
+        # A list, not a dict: clauses are ANDed, so eq(status,failed):eq(status,completed) matches nothing.
+        equals: list[tuple[str, str]] = []
         for clause in parse_filter(raw_filter, JOB_FILTERS):
             value = clause.values[0]
-            equals[clause.field] = STATUS_ALIASES.get(value, value) if clause.field == "status" else value
+            equals.append(
+                (clause.field, STATUS_ALIASES.get(value, value) if clause.field == "status" else value)
+            )
         with self.database.read() as conn:
             promotion = find_or_404(conn, store_id, promotion_uuid)
             return job_store.list_jobs(conn, store_id, promotion.pk, equals, page.limit, page.offset)
@@ -153,13 +160,20 @@ class JobService:
             job = self._find(conn, store_id, promotion_uuid, job_uuid)
             if job.status not in CANCELLABLE_STATUSES:
                 raise NotCancellable()
-            if job.status == JobStatus.PENDING:
-                job_store.set_status(conn, job.pk, JobStatus.CANCELLED, cancelled_by=client_id)
+            # A worker may be claiming the job or finishing it right now: take its tasks first (the order
+            # workers lock in), then move the status only from the one it really has.
+            job_store.lock_tasks(conn, job.pk)
+            if job_store.change_status(
+                conn, job.pk, JobStatus.PENDING, JobStatus.CANCELLED, cancelled_by=client_id
+            ):
                 job_store.close_tasks(conn, job.pk)
-            else:
-                job_store.set_status(conn, job.pk, JobStatus.CANCELLING, cancelled_by=client_id)
+            elif job_store.change_status(
+                conn, job.pk, JobStatus.PROCESSING, JobStatus.CANCELLING, cancelled_by=client_id
+            ):
                 job_store.insert_tasks(conn, job.pk, store_id, TaskKind.CANCEL, [0])
                 self.notify(conn)
+            else:
+                raise NotCancellable()  # it completed or failed meanwhile
             return self._find(conn, store_id, promotion_uuid, job_uuid)
 
     def downloadable(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:

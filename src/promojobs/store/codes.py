@@ -155,12 +155,15 @@ EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
 # get a leading quote, the OWASP defence. Codes may start with "-" or "@", users with anything.
 _FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
 _SQLITE_FORMULA_STARTS = _FORMULA_STARTS.replace("chr", "char")
+# created_at is cut to milliseconds in integer arithmetic, as the API shows it: strftime's %f would round
+# (…28.2066 s gives .207, where the codes list and the PostgreSQL export say .206).
 _SQLITE_EXPORT = f"""
 SELECT CASE WHEN substr(code, 1, 1) IN {_SQLITE_FORMULA_STARTS} THEN '''' || code ELSE code END,
        uses, max_uses, consume_unit,
        CASE WHEN substr("user", 1, 1) IN {_SQLITE_FORMULA_STARTS} THEN '''' || "user"
             ELSE "user" END,
-       strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000000.0, 'unixepoch')
+       strftime('%Y-%m-%dT%H:%M:%S', created_at / 1000000, 'unixepoch')
+           || printf('.%03dZ', created_at / 1000 % 1000)
 FROM codes WHERE promotion_id = ? ORDER BY id
 """
 _PG_EXPORT = f"""

@@ -72,17 +72,38 @@ class ActiveJobExists(Exception):
     """The partial unique index refused a second active job on the promotion."""
 
 
+class IdempotencyKeyTaken(Exception):
+    """Another job of the store committed the same ``Idempotency-Key`` first."""
+
+
 def insert_job(conn: Connection, columns: dict[str, Any]) -> int:
     savepoint = conn.begin_nested()
     try:
         pk = conn.execute(insert(jobs).values(**columns).returning(jobs.c.id)).scalar_one()
     except IntegrityError as exc:
         savepoint.rollback()
-        if "promotion" in str(exc.orig).lower():
+        violated = _violated_index(exc)
+        if violated == "ux_jobs_one_active_per_promotion":
             raise ActiveJobExists() from exc
+        if violated == "ux_jobs_idempotency":
+            raise IdempotencyKeyTaken() from exc
         raise
     savepoint.commit()
     return int(pk)
+
+
+def _violated_index(exc: IntegrityError) -> str | None:
+    # By the index's name, never by searching the message: PostgreSQL's message quotes the row's values
+    # (an Idempotency-Key may contain any word). SQLite names the indexed columns instead.
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None)
+    message = str(exc.orig)
+    if message == "UNIQUE constraint failed: jobs.promotion_id":
+        return "ux_jobs_one_active_per_promotion"
+    if message == "UNIQUE constraint failed: jobs.store_id, jobs.idempotency_key":
+        return "ux_jobs_idempotency"
+    return None
 
 
 def insert_tasks(
@@ -137,10 +158,15 @@ def forget_idempotency_key(conn: Connection, job_pk: int) -> None:
 
 
 def list_jobs(
-    conn: Connection, store_id: int, promotion_pk: int, equals: dict[str, str], limit: int, offset: int
+    conn: Connection,
+    store_id: int,
+    promotion_pk: int,
+    equals: Sequence[tuple[str, str]],
+    limit: int,
+    offset: int,
 ) -> tuple[list[JobRecord], int]:
     condition = [jobs.c.store_id == store_id, jobs.c.promotion_id == promotion_pk]
-    condition += [jobs.c[name] == value for name, value in equals.items()]
+    condition += [jobs.c[name] == value for name, value in equals]
     total = conn.execute(select(func.count()).select_from(jobs).where(*condition)).scalar_one()
     rows = conn.execute(
         _select_jobs()
@@ -170,10 +196,26 @@ def generated_with_format(conn: Connection, store_id: int, prefix: str, length: 
     return total
 
 
-def set_status(conn: Connection, job_pk: int, status: JobStatus, **values: Any) -> None:
+def lock_tasks(conn: Connection, job_pk: int) -> None:
+    """Lock the job's task rows (PostgreSQL; on SQLite the write lock already serialises writers).
+
+    Workers lock a task row before its job row (claim, then ``start_job``; a batch's progress, then the
+    job's count). Whoever changes a job's status from the API takes its tasks first too, so the two
+    cannot deadlock; waiting here also lets a claim or batch in flight commit before the status is read.
+    """
     conn.execute(
-        update(jobs).where(jobs.c.id == job_pk).values(status=status.value, updated_at=now_us(), **values)
+        select(job_tasks.c.id).where(job_tasks.c.job_id == job_pk).order_by(job_tasks.c.id).with_for_update()
+    ).all()
+
+
+def change_status(conn: Connection, job_pk: int, current: JobStatus, new: JobStatus, **values: Any) -> bool:
+    """Move the job from ``current`` to ``new``; False (and no change) if it is no longer ``current``."""
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_pk, jobs.c.status == current.value)
+        .values(status=new.value, updated_at=now_us(), **values)
     )
+    return result.rowcount == 1
 
 
 def close_tasks(conn: Connection, job_pk: int) -> None:

@@ -97,9 +97,21 @@ class Worker:
             log.warning("job %s: lease lost, another worker owns the task now", context.job.uuid)
         except JobNotRunning:
             log.info("job %s: no longer processing, task stopped", context.job.uuid)
+            self._hand_back(context)
         except Exception as exc:
             log.exception("job %s: %s task failed", context.job.uuid, context.task.kind)
             self._fail(context, f"{context.task.kind} failed: {exc}")
+
+    def _hand_back(self, context: TaskContext) -> None:
+        """Free the task's running slot now, not when its lease expires: the job's cancel task may be waiting
+        for one (``max_running_tasks_per_store``). The job is not processing, so nobody claims it again."""
+        try:
+            with self.database.write() as conn:
+                task_store.release_task(conn, context.task)
+        except Exception:
+            log.exception(
+                "job %s: could not hand back a stopped task; its lease will expire", context.job.uuid
+            )
 
     def _fail(self, context: TaskContext, error: str) -> None:
         try:

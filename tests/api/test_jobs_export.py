@@ -1,0 +1,283 @@
+"""Code export jobs through real HTTP and a real worker: the CSV matches the codes the API lists, column
+for column; cells cannot become spreadsheet formulas; the file endpoint and its signed, expiring link."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+
+from promojobs.store import tasks as task_store
+from tests.support import Api, LiveServer, ep_error
+
+MakeServer = Callable[..., LiveServer]
+
+HEADER = "code,uses,max_uses,consume_unit,user,created_at"
+INVALID_LINK = ep_error(403, "Forbidden", "The download link is invalid")
+
+
+def _add(api: Api, promotion: str, *codes: dict[str, Any]) -> None:
+    body = {"data": {"type": "promotion_codes", "codes": list(codes)}}
+    response = api.http.post(f"/v2/promotions/{promotion}/codes", json=body)
+    assert response.status_code == 201, response.text
+
+
+def _export(api: Api, promotion: str) -> dict[str, Any]:
+    response = api.create_job(promotion, "code_export")
+    assert response.status_code == 201, response.text
+    job = api.wait_for(promotion, response.json()["data"]["id"])
+    assert job["status"] == "completed", job
+    return job
+
+
+def _href(api: Api, promotion: str, job_id: str) -> str:
+    response = api.file(promotion, job_id)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert list(body) == ["href"]
+    return str(body["href"])
+
+
+def _download(api: Api, promotion: str) -> httpx.Response:
+    job = _export(api, promotion)
+    response = httpx.get(_href(api, promotion, job["id"]))  # no token: the signed link is the credential
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@") else cell
+
+
+def _expected_row(code: dict[str, Any]) -> list[str]:
+    def number(name: str) -> str:
+        return "" if code.get(name) is None else str(code[name])
+
+    return [
+        _safe(code["code"]),
+        number("uses"),
+        number("max_uses"),
+        code["consume_unit"],
+        _safe(code.get("user") or ""),
+        code["meta"]["timestamps"]["created_at"],
+    ]
+
+
+def test_export_file__equals_the_codes_the_api_lists_column_for_column(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    _add(
+        api,
+        promotion,
+        {"code": "plain-1", "uses": 3, "user": "alice@example.com", "consume_unit": "per_item"},
+        {"code": "NoLimit"},
+        {"code": "quoted", "user": 'Doe, "Jane"'},
+        {"code": "zero", "uses": 0},
+    )
+    for parameters in (
+        {"number_of_codes": 300, "max_uses_per_code": 2, "consume_unit": "per_item", "code_prefix": "X-"},
+        {"number_of_codes": 200, "code_length": 12},
+    ):
+        job = api.generate(promotion, **parameters)
+        assert api.wait_for(promotion, job["id"])["status"] == "completed"
+    listed = api.all_codes(promotion)
+    assert len(listed) == 504
+
+    download = _download(api, promotion)
+    assert download.headers["content-type"].startswith("text/csv")
+    assert download.text.startswith(HEADER + "\n")
+    rows = list(csv.reader(io.StringIO(download.text)))
+    assert rows[0] == HEADER.split(",")
+    assert rows[1:] == [_expected_row(code) for code in listed]
+
+
+def test_export_file__cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_quote(
+    server: LiveServer,
+) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    _add(
+        api,
+        promotion,
+        {"code": "-MINUS"},
+        {"code": "@AT"},
+        {"code": "safe-inside"},
+        {"code": "u1", "user": '=HYPERLINK("http://evil.example","x")'},
+        {"code": "u2", "user": "+1+2"},
+        {"code": "u3", "user": "-3"},
+        {"code": "u4", "user": "@SUM(A1)"},
+        {"code": "u5", "user": "a=b"},
+    )
+    prefixed = api.generate(promotion, 5, code_prefix="-P-")
+    api.wait_for(promotion, prefixed["id"], "completed")
+    rows = list(csv.reader(io.StringIO(_download(api, promotion).text)))[1:]
+    by_code = {row[0]: row for row in rows}
+    assert {"'-MINUS", "'@AT", "safe-inside"} <= set(by_code)
+    users = {row[0]: row[4] for row in rows if row[0].startswith("u")}
+    assert users == {
+        "u1": '\'=HYPERLINK("http://evil.example","x")',
+        "u2": "'+1+2",
+        "u3": "'-3",
+        "u4": "'@SUM(A1)",
+        "u5": "a=b",
+    }
+    generated = [row[0] for row in rows if row[0].startswith("'-P-")]
+    assert len(generated) == 5
+    assert not any(row[0][:1] in "=+-@" for row in rows)
+
+
+def test_export_of_a_promotion_without_codes__is_the_header_alone(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    assert _download(api, promotion).content == (HEADER + "\n").encode()
+
+
+def test_export_job__snapshots_the_codes_at_its_run_and_later_exports_see_new_codes(
+    server: LiveServer,
+) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    _add(api, promotion, {"code": "FIRST"})
+    first = _export(api, promotion)
+    _add(api, promotion, {"code": "SECOND"})
+    second = _export(api, promotion)
+    first_rows = list(csv.reader(io.StringIO(httpx.get(_href(api, promotion, first["id"])).text)))
+    second_rows = list(csv.reader(io.StringIO(httpx.get(_href(api, promotion, second["id"])).text)))
+    assert [row[0] for row in first_rows[1:]] == ["FIRST"]
+    assert [row[0] for row in second_rows[1:]] == ["FIRST", "SECOND"]
+
+
+def test_file_endpoint__is_422_for_any_job_without_a_file_naming_its_status(make_server: MakeServer) -> None:
+    server = make_server(embedded_worker=False)
+    api = server.api()
+
+    def no_file(promotion: str, job_id: str, status: str) -> None:
+        response = api.file(promotion, job_id)
+        assert response.status_code == 422, response.text
+        assert response.json() == ep_error(
+            422, "Unprocessable Entity", f"Job has no file to download. Job status: {status}"
+        )
+
+    pending = api.create_promotion()
+    export = api.create_job(pending, "code_export").json()["data"]
+    no_file(pending, export["id"], "pending")
+
+    # A worker claims it (and is then gone): the job is processing.
+    with server.container.database.write() as conn:
+        task = task_store.claim_task(conn, "test-worker", 600_000_000, 4)
+        assert task is not None
+        task_store.start_job(conn, task.job_id)
+    assert api.job(pending, export["id"])["status"] == "processing"
+    no_file(pending, export["id"], "processing")
+
+    cancelled = api.create_promotion()
+    cancelled_export = api.create_job(cancelled, "code_export").json()["data"]
+    assert api.cancel(cancelled, cancelled_export["id"]).json()["data"]["status"] == "cancelled"
+    no_file(cancelled, cancelled_export["id"], "cancelled")
+
+    generating = api.create_promotion()
+    generate = api.generate(generating, 5)
+    no_file(generating, generate["id"], "pending")
+
+    missing = api.file(generating, "00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json() == ep_error(404, "Not Found", "job not found")
+
+
+def test_file_endpoint__of_a_completed_generate_job_is_422(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    job = api.wait_for(promotion, api.generate(promotion, 5)["id"])
+    response = api.file(promotion, job["id"])
+    assert response.status_code == 422
+    assert response.json() == ep_error(
+        422, "Unprocessable Entity", "Job has no file to download. Job status: completed"
+    )
+
+
+def test_download_link__is_absolute_signed_and_needs_no_token(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    job = _export(api, promotion)
+    href = _href(api, promotion, job["id"])
+    parts = urlsplit(href)
+    assert f"{parts.scheme}://{parts.netloc}" == server.base_url
+    assert parts.path == f"/downloads/{job['id']}.csv"
+    query = dict(parse_qsl(parts.query))
+    assert set(query) == {"expires", "signature"}
+    assert 3500 < int(query["expires"]) - time.time() <= 3600
+    # Links are not single-use: the same link works again within its lifetime.
+    assert httpx.get(href).status_code == 200
+    assert httpx.get(href).status_code == 200
+    # A foreign store cannot get a link to the file.
+    assert server.api("store-b").file(promotion, job["id"]).status_code == 404
+
+
+def test_download_link__tampered_or_incomplete_links_are_403(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    _add(api, promotion, {"code": "SECRET"})
+    job = _export(api, promotion)
+    other_job = _export(api, promotion)
+    href = _href(api, promotion, job["id"])
+    parts = urlsplit(href)
+    query = dict(parse_qsl(parts.query))
+    base = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    flipped = query["signature"][:-1] + ("0" if query["signature"][-1] != "0" else "1")
+
+    def link(path: str = base, **params: str) -> str:
+        return f"{path}?{urlencode(params)}" if params else path
+
+    tampered = [
+        link(expires=query["expires"], signature=flipped),
+        link(expires=str(int(query["expires"]) + 1), signature=query["signature"]),
+        link(expires=str(int(query["expires"]) + 86_400 * 365), signature=query["signature"]),
+        link(expires="abc", signature=query["signature"]),
+        link(expires="\u00b2", signature=query["signature"]),
+        link(expires="\u0663" * 10, signature=query["signature"]),
+        link(expires=query["expires"], signature="\u00e9" * 64),
+        link(expires=query["expires"], signature=""),
+        link(expires=query["expires"], signature=query["signature"].upper()),
+        link(expires=query["expires"]),
+        link(signature=query["signature"]),
+        link(),
+        link(base.replace(job["id"], other_job["id"]), **query),
+    ]
+    for url in tampered:
+        response = httpx.get(url)
+        assert response.status_code == 403, url
+        assert response.json() == INVALID_LINK, url
+        assert "SECRET" not in response.text
+    assert httpx.get(href).status_code == 200
+
+
+def test_download_link__expires_after_its_lifetime(make_server: MakeServer) -> None:
+    server = make_server(download_link_seconds=1)
+    api = server.api()
+    promotion = api.create_promotion()
+    job = _export(api, promotion)
+    href = _href(api, promotion, job["id"])
+    time.sleep(2.1)
+    response = httpx.get(href)
+    assert response.status_code == 403
+    assert response.json() == ep_error(403, "Forbidden", "The download link has expired")
+    # A fresh link works again.
+    assert httpx.get(_href(api, promotion, job["id"])).status_code == 200
+
+
+def test_download_link__of_a_deleted_promotion_no_longer_serves_the_file(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    _add(api, promotion, {"code": "GONE"})
+    job = _export(api, promotion)
+    href = _href(api, promotion, job["id"])
+    assert api.http.delete(f"/v2/promotions/{promotion}").status_code == 204
+    response = httpx.get(href)
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["title"] == "Forbidden"
+    assert "GONE" not in response.text
