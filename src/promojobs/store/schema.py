@@ -46,6 +46,8 @@ stores = Table(
     Column("uuid", String(36), nullable=False, unique=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
+    # When a worker last claimed a task of this store: claims go to the store served longest ago.
+    Column("last_claimed_at", BigInteger, nullable=True),
 )
 
 clients = Table(

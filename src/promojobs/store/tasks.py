@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from promojobs.domain.jobs import TaskKind
 from promojobs.store.database import now_us
+from promojobs.store.jobs import lock_tasks
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,16 @@ _RUNNING_IN_STORE = (
     "AND r.lease_expires_at >= :now)"
 )
 
-# Cancel tasks first (they free the promotion); then the store with the fewest running tasks, so one busy
-# store cannot starve another; then the oldest job.
+# Cancel tasks first (they free the promotion); then the store with the fewest running tasks and, among
+# equals, the store served longest ago, so one store's long queue cannot starve another store; then the
+# oldest job of that store.
 _CLAIMABLE = f"""
-SELECT t.id FROM job_tasks t JOIN jobs j ON j.id = t.job_id
+SELECT t.id FROM job_tasks t JOIN jobs j ON j.id = t.job_id JOIN stores s ON s.id = t.store_id
 WHERE (t.status = 'ready' OR (t.status = 'running' AND t.lease_expires_at < :now))
   AND (j.status IN ('pending', 'processing') OR (t.kind = 'cancel' AND j.status = 'cancelling'))
   AND {_RUNNING_IN_STORE} < :per_store
-ORDER BY CASE WHEN t.kind = 'cancel' THEN 0 ELSE 1 END, {_RUNNING_IN_STORE}, j.created_at, t.seq
+ORDER BY CASE WHEN t.kind = 'cancel' THEN 0 ELSE 1 END, {_RUNNING_IN_STORE},
+         COALESCE(s.last_claimed_at, 0), j.created_at, t.seq
 LIMIT 1
 """
 
@@ -72,6 +75,9 @@ def claim_task(conn: Connection, worker_id: str, lease_us: int, per_store: int) 
     row = conn.execute(
         text(_TAKE), {"worker": worker_id, "lease": now + lease_us, "now": now, "id": task_id}
     ).one()
+    conn.execute(
+        text("UPDATE stores SET last_claimed_at = :now WHERE id = :id"), {"now": now, "id": row.store_id}
+    )
     job_status = conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": row.job_id}).scalar_one()
     return ClaimedTask(
         id=row.id,
@@ -172,16 +178,19 @@ def release_task(conn: Connection, task: ClaimedTask) -> None:
 
 
 def fail_job(conn: Connection, job_id: int, error: str) -> bool:
-    now = now_us()
+    """Fail a pending or processing job and close its tasks; a job being cancelled is left to its cancel."""
+    lock_tasks(conn, job_id)  # tasks before the job: the order every writer uses, so no deadlock
     result = conn.execute(
         text(
             "UPDATE jobs SET status = 'failed', error = :error, updated_at = :now "
             "WHERE id = :id AND status IN ('pending', 'processing')"
         ),
-        {"error": error, "now": now, "id": job_id},
+        {"error": error, "now": now_us(), "id": job_id},
     )
+    if result.rowcount != 1:
+        return False
     close_job_tasks(conn, job_id)
-    return result.rowcount == 1
+    return True
 
 
 def close_job_tasks(conn: Connection, job_id: int) -> None:
@@ -202,6 +211,7 @@ def add_deleted(conn: Connection, job_id: int, deleted: int) -> None:
 
 
 def finish_cancel(conn: Connection, job_id: int) -> None:
+    lock_tasks(conn, job_id)
     conn.execute(
         text(
             "UPDATE jobs SET status = 'cancelled', deleted = COALESCE(deleted, 0), updated_at = :now "
