@@ -24,6 +24,7 @@ SQLITE_CACHE_KIB = 64 * 1024
 # A larger WAL between checkpoints makes bulk inserts ~2x faster (limits.md §1b) at the cost of a WAL file
 # of up to ~160 MiB during a big job.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 40_000
+PG_IDLE_IN_TRANSACTION_MS = 60_000
 
 
 def now_us() -> int:
@@ -96,8 +97,21 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
 def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url)
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    return engine
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={
+            # A hung client (a paused worker, a machine gone without closing its connection) must not hold
+            # row locks for hours: PostgreSQL ends idle transactions and dead connections.
+            "options": f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_MS}",
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
 
 
 def _create_sqlite_engine(url: str) -> Engine:
