@@ -135,7 +135,7 @@ class LiveServer:
         form = {"grant_type": grant_type, "client_id": client.client_id}
         if grant_type == "client_credentials":
             form["client_secret"] = client.client_secret
-        response = httpx.post(f"{self.base_url}/oauth/access_token", data=form)
+        response = httpx.post(f"{self.base_url}/oauth/access_token", data=form, timeout=60)
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 

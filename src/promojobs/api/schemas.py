@@ -6,9 +6,10 @@ does. Responses are rendered by ``api.render`` and described here for the docs.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from promojobs.domain.jobs import ConsumeUnit, JobStatus, JobType
 
@@ -28,6 +29,44 @@ JobTypeName = Literal["code_generate", "code_export"]
 MAX_TEXT = 2000
 MAX_CODES_PER_REQUEST = 100_000
 BIG_INT = 2**53
+MAX_INT32 = 2**31 - 1  # max_applications_per_cart is an INTEGER column
+
+
+def _storable_text(value: str) -> str:
+    # JSON escapes can carry NUL (PostgreSQL text cannot hold it) and lone surrogates (not UTF-8: no
+    # database or JSON encoder takes them). Refuse both on every backend alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must not contain lone surrogates") from None
+    return value
+
+
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """A free-form JSON object that can be stored and sent back unchanged: Python's parser also accepts
+    NaN, Infinity and integers of any size, which the response encoder cannot write (or writes as null)."""
+    pending: list[Any] = [value]
+    while pending:  # iterative: nesting depth is bounded only by the JSON parser
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            _storable_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite")
+        elif isinstance(item, int) and not isinstance(item, bool) and not -(2**63) <= item < 2**63:
+            raise ValueError("integers must fit in 64 bits")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable_text)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 
 
 class Strict(BaseModel):
@@ -35,27 +74,27 @@ class Strict(BaseModel):
 
 
 class Money(Strict):
-    currency: str = Field(min_length=1, max_length=10)
+    currency: Text = Field(min_length=1, max_length=10)
     amount: int = Field(ge=0, le=BIG_INT)
 
 
 class PromotionFields(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
-    description: str | None = Field(default=None, max_length=MAX_TEXT)
+    name: Text | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    description: Text | None = Field(default=None, max_length=MAX_TEXT)
     enabled: bool | None = None
     automatic: bool | None = None
     promotion_type: PromotionType | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_: JsonObject | None = Field(default=None, alias="schema")
     start: str | None = Field(default=None, max_length=64)
     end: str | None = Field(default=None, max_length=64)
     min_cart_value: list[Money] | None = Field(default=None, max_length=100)
     max_discount_value: list[Money] | None = Field(default=None, max_length=100)
-    max_applications_per_cart: int | None = Field(default=None, ge=0, le=BIG_INT)
+    max_applications_per_cart: int | None = Field(default=None, ge=0, le=MAX_INT32)
 
 
 class PromotionCreate(PromotionFields):
     type: Literal["promotion"]
-    name: str = Field(min_length=1, max_length=MAX_TEXT)
+    name: Text = Field(min_length=1, max_length=MAX_TEXT)
     promotion_type: PromotionType
 
 
@@ -75,7 +114,7 @@ class PromotionUpdateRequest(Strict):
 class CodeIn(Strict):
     code: str = Field(max_length=200)
     uses: int | None = Field(default=None, ge=0, le=BIG_INT)
-    user: str | None = Field(default=None, max_length=1000)
+    user: Text | None = Field(default=None, max_length=1000)
     consume_unit: ConsumeUnitName = "per_cart"
 
 
@@ -114,8 +153,8 @@ class GenerateParameters(Strict):
 class JobCreate(Strict):
     type: Literal["promotion_job"]
     job_type: JobTypeName
-    name: str | None = Field(default=None, max_length=1000)
-    parameters: dict[str, Any] | None = Field(
+    name: Text | None = Field(default=None, max_length=1000)
+    parameters: JsonObject | None = Field(
         default=None, description="For code_generate: see GenerateParameters. Not used by code_export."
     )
 

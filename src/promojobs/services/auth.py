@@ -96,8 +96,10 @@ class AuthService:
             raise ValidationFailed(
                 "grant_type must be client_credentials or implicit", source="grant_type", title="Bad Request"
             )
-        with self.database.read() as conn:
-            client = auth_store.find_client(conn, client_id)
+        client = None
+        if client_id.isprintable():  # no client id has control characters (PostgreSQL refuses NUL)
+            with self.database.read() as conn:
+                client = auth_store.find_client(conn, client_id)
         self._check_credentials(client, grant_type, client_secret)
         assert client is not None
         token = secrets.token_hex(20)

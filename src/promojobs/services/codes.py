@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promojobs.domain.codes import normalize_code, validate_code
+from promojobs.domain.codes import MAX_CODE_CHARS, normalize_code, validate_code
 from promojobs.domain.errors import (
     DuplicateCode,
     NoCodesAllowed,
@@ -66,20 +66,23 @@ class CodeService:
         self, store_id: int, promotion_uuid: str, page: PageRequest, raw_filter: str | None
     ) -> tuple[list[Any], int]:
         clauses = parse_filter(raw_filter, CODE_FILTERS)
-        code = next((clause.values[0] for clause in clauses), None)
+        wanted = {normalize_code(clause.values[0]) for clause in clauses}
         with self.database.read() as conn:
             promotion = find_or_404(conn, store_id, promotion_uuid)
+            if len(wanted) > 1:  # the clauses are ANDed: no code equals two different values
+                return [], 0
+            code = next(iter(wanted), None)
             return code_store.list_codes(conn, store_id, promotion.pk, page.limit, page.offset, code)
 
     def delete_many(self, store_id: int, promotion_uuid: str, code_list: Sequence[str]) -> None:
         with self.database.write() as conn:
             promotion = find_or_404(conn, store_id, promotion_uuid)
-            code_store.delete_codes(conn, store_id, promotion.pk, code_list)
+            code_store.delete_codes(conn, store_id, promotion.pk, [c for c in code_list if _storable(c)])
 
     def delete_one(self, store_id: int, promotion_uuid: str, code: str) -> None:
         with self.database.write() as conn:
             promotion = find_or_404(conn, store_id, promotion_uuid)
-            if code_store.delete_codes(conn, store_id, promotion.pk, [code]) == 0:
+            if not _storable(code) or code_store.delete_codes(conn, store_id, promotion.pk, [code]) == 0:
                 raise CodeNotFound()
 
 
@@ -97,6 +100,11 @@ def _checked_rows(new_codes: Sequence[NewCode]) -> list[CodeValues]:
         _check_user(new.user, index)
         rows.append((code, new.uses, new.uses, new.consume_unit, new.user))
     return rows
+
+
+def _storable(code: str) -> bool:
+    """Whether ``code`` could be a stored code: others match nothing, and NUL must never reach PostgreSQL."""
+    return 0 < len(code) <= MAX_CODE_CHARS and code.isprintable()
 
 
 def _check_user(user: str | None, index: int) -> None:

@@ -26,6 +26,7 @@ from promojobs.domain.errors import (
     ValidationFailed,
 )
 from promojobs.domain.filters import parse_filter
+from promojobs.domain.ids import is_uuid
 from promojobs.domain.jobs import (
     CANCELLABLE_STATUSES,
     STATUS_ALIASES,
@@ -184,6 +185,8 @@ class JobService:
 
     def exported_file(self, job_uuid: str) -> str:
         """The file name of a completed export, for a download link that was already verified."""
+        if not is_uuid(job_uuid):
+            raise Forbidden("The export file is no longer available")
         with self.database.read() as conn:
             job = job_store.find_job_by_uuid(conn, job_uuid)
         if job is None or job.status != JobStatus.COMPLETED or not job.file_name:
@@ -193,7 +196,7 @@ class JobService:
     @staticmethod
     def _find(conn: Connection, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
         promotion = find_or_404(conn, store_id, promotion_uuid)
-        job = job_store.find_job(conn, store_id, promotion.pk, job_uuid)
+        job = job_store.find_job(conn, store_id, promotion.pk, job_uuid) if is_uuid(job_uuid) else None
         if job is None:
             raise JobNotFound()
         return job

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from promojobs.domain.errors import NotFound, ValidationFailed
 from promojobs.domain.filters import parse_filter
+from promojobs.domain.ids import is_uuid
 from promojobs.domain.pagination import PageRequest
 from promojobs.domain.timefmt import parse_datetime
 from promojobs.store import promotions as promotion_store
@@ -17,6 +18,8 @@ from promojobs.store.promotions import PromotionRecord
 
 PROMOTION_FILTERS = {"code": frozenset({"eq"})}
 IMMUTABLE_FIELDS = ("promotion_type", "schema")
+# Fields whose column is NOT NULL: an explicit null is refused (omitting them keeps the default or value).
+NOT_NULL_FIELDS = ("name", "enabled", "automatic", "promotion_type")
 
 
 class PromotionNotFound(NotFound):
@@ -24,6 +27,8 @@ class PromotionNotFound(NotFound):
 
 
 def find_or_404(conn: Connection, store_id: int, uuid: str, *, for_update: bool = False) -> PromotionRecord:
+    if not is_uuid(uuid):
+        raise PromotionNotFound()
     promotion = promotion_store.find_promotion(conn, store_id, uuid, for_update=for_update)
     if promotion is None:
         raise PromotionNotFound()
@@ -55,9 +60,9 @@ class PromotionService:
         self, store_id: int, page: PageRequest, raw_filter: str | None
     ) -> tuple[list[PromotionRecord], int]:
         clauses = parse_filter(raw_filter, PROMOTION_FILTERS)
-        code = next((clause.values[0] for clause in clauses if clause.field == "code"), None)
+        codes = [clause.values[0] for clause in clauses if clause.field == "code"]  # ANDed
         with self.database.read() as conn:
-            return promotion_store.list_promotions(conn, store_id, page.limit, page.offset, code)
+            return promotion_store.list_promotions(conn, store_id, page.limit, page.offset, codes)
 
     def update(self, store_id: int, uuid: str, fields: dict[str, Any]) -> PromotionRecord:
         body_id = fields.pop("id", None)
@@ -85,6 +90,9 @@ class PromotionService:
 
 
 def _dated(fields: dict[str, Any]) -> dict[str, Any]:
+    for name in NOT_NULL_FIELDS:
+        if name in fields and fields[name] is None:
+            raise ValidationFailed(f"{name} must not be null", source=f"data.{name}")
     columns = {key: value for key, value in fields.items() if key not in ("type", "start", "end")}
     for key in ("start", "end"):
         if key in fields:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,10 +92,11 @@ def find_promotion(
 
 
 def list_promotions(
-    conn: Connection, store_id: int, limit: int, offset: int, code: str | None
+    conn: Connection, store_id: int, limit: int, offset: int, holding_codes: Sequence[str] = ()
 ) -> tuple[list[PromotionRecord], int]:
+    """The store's promotions, newest first; only those holding every one of ``holding_codes``."""
     condition = [promotions.c.store_id == store_id]
-    if code is not None:
+    for code in holding_codes:
         holding = select(codes.c.promotion_id).where(
             codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()
         )
