@@ -38,6 +38,22 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+## Benchmarks against the raw database baseline, written to docs/performance.md (bench: < 10 min, both
+## backends; bench-quick: < 2 min). They need wrk and GNU time (installed here if missing) and PostgreSQL.
+BENCH_TOOLS = command -v wrk >/dev/null && test -x /usr/bin/time || \
+	(apt-get update -qq && apt-get install -y -qq wrk time >/dev/null)
+BENCH_PG = pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null || \
+	(pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | tail -1)" main start && sleep 2) || true
+bench: $(STAMP)
+	@$(BENCH_TOOLS)
+	@$(BENCH_PG)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	@$(BENCH_TOOLS)
+	@$(BENCH_PG)
+	$(BIN)/python -m bench --quick
+
 ## Regenerate the lock file from pyproject.toml (run after changing dependencies).
 lock:
 	rm -rf /tmp/promojobs-lock && $(PYTHON) -m venv /tmp/promojobs-lock
