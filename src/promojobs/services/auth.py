@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from promojobs.domain.errors import InvalidCredentials, Unauthorized, ValidationFailed
+from promojobs.services.token_cache import TokenCache
 from promojobs.store import auth as auth_store
 from promojobs.store.database import Database, now_us
 
@@ -30,6 +31,7 @@ class Principal:
     client_id: str
     store_id: int
     grant_type: str
+    expires_at: int = 0  # token expiry, epoch microseconds
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class AuthService:
     def __init__(self, database: Database, token_seconds: int) -> None:
         self.database = database
         self.token_seconds = token_seconds
+        self._recent: TokenCache[Principal] = TokenCache()
 
     def create_client(self, store: str) -> NewClient:
         client = NewClient(
@@ -89,7 +92,9 @@ class AuthService:
 
     def revoke_client(self, client_id: str) -> bool:
         with self.database.write() as conn:
-            return auth_store.revoke_client(conn, client_id)
+            revoked = auth_store.revoke_client(conn, client_id)
+        self._recent.forget_owner(client_id)
+        return revoked
 
     def issue_token(self, grant_type: str, client_id: str, client_secret: str | None) -> TokenGrant:
         if grant_type not in (CLIENT_CREDENTIALS, IMPLICIT):
@@ -109,11 +114,18 @@ class AuthService:
         return TokenGrant(token, self.token_seconds, expires_at // 1_000_000, grant_type)
 
     def authenticate(self, token: str) -> Principal:
+        key = hash_token(token)
+        now = now_us()
+        cached = self._recent.get(key, now)
+        if cached is not None:
+            return cached
         with self.database.read() as conn:
-            record = auth_store.find_live_token(conn, hash_token(token), now_us())
+            record = auth_store.find_live_token(conn, key, now)
         if record is None:
             raise Unauthorized()
-        return Principal(record.client_id, record.store_id, record.grant_type)
+        principal = Principal(record.client_id, record.store_id, record.grant_type, record.expires_at)
+        self._recent.put(key, principal, record.client_id, now, record.expires_at)
+        return principal
 
     @staticmethod
     def _check_credentials(

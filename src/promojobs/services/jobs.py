@@ -147,8 +147,12 @@ class JobService:
                 (clause.field, STATUS_ALIASES.get(value, value) if clause.field == "status" else value)
             )
         with self.database.read() as conn:
+            if is_uuid(promotion_uuid):
+                found = job_store.list_jobs_page(conn, store_id, promotion_uuid, equals, page.limit, page.offset)
+                if found is not None:
+                    return found
             promotion = find_or_404(conn, store_id, promotion_uuid)
-            return job_store.list_jobs(conn, store_id, promotion.pk, equals, page.limit, page.offset)
+            return [], job_store.count_jobs(conn, promotion.pk, equals)
 
     def get(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
         with self.database.read() as conn:

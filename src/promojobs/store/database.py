@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from promojobs.domain.errors import Unavailable
@@ -25,6 +26,10 @@ SQLITE_CACHE_KIB = 64 * 1024
 # of up to ~160 MiB during a big job.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 40_000
 PG_IDLE_IN_TRANSACTION_MS = 60_000
+# A database host that does not answer at all (a network partition, not a refused connection) fails a
+# request with 503 after this long instead of hanging it.
+PG_CONNECT_TIMEOUT_SECONDS = 10
+POOL_SIZE = 40
 
 
 def now_us() -> int:
@@ -75,13 +80,19 @@ class Database:
 
 @contextmanager
 def _translated_errors() -> Iterator[None]:
-    """A lost or unreachable database becomes ``Unavailable`` (503); other driver errors propagate."""
+    """What a retry can cure becomes ``Unavailable`` (503, and a worker hands its task back instead of
+    failing the job): a lost or unreachable database, a SQLite write lock still held after ``busy_timeout``,
+    no free connection in the pool. Other driver errors propagate."""
     try:
         yield
-    except OperationalError as exc:
+    except (OperationalError, InterfaceError) as exc:
         if _is_connection_problem(exc):
             raise Unavailable() from exc
+        if _is_busy(exc):
+            raise Unavailable("The database is busy; try again shortly.") from exc
         raise
+    except PoolTimeout as exc:
+        raise Unavailable("The service is busy; try again shortly.") from exc
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:
@@ -94,13 +105,20 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
     )
 
 
+def _is_busy(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
 def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url)
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        # As many pooled connections as request threads (Starlette's pool has 40), so a busy API does
+        # not open and close a session per request; overflow only for the worker threads beside it.
+        pool_size=POOL_SIZE,
+        max_overflow=10,
         pool_pre_ping=True,
         connect_args={
             # A hung client (a paused worker, a machine gone without closing its connection) must not hold
@@ -110,6 +128,7 @@ def _create_engine(url: str) -> Engine:
             "keepalives_idle": 30,
             "keepalives_interval": 10,
             "keepalives_count": 3,
+            "connect_timeout": PG_CONNECT_TIMEOUT_SECONDS,
         },
     )
 
@@ -118,8 +137,8 @@ def _create_sqlite_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        pool_size=20,
-        max_overflow=40,
+        pool_size=POOL_SIZE,
+        max_overflow=10,
     )
 
     @event.listens_for(engine, "connect")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -50,7 +51,7 @@ def _record(row: Row[Any]) -> JobRecord:
         promotion_uuid=row.promotion_uuid,
         job_type=row.job_type,
         name=row.name,
-        parameters=None if row.parameters_json is None else json.loads(row.parameters_json),
+        parameters=_parameters(row.parameters_json),
         status=row.status,
         generated=row.generated,
         deleted=row.deleted,
@@ -62,6 +63,16 @@ def _record(row: Row[Any]) -> JobRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _parameters(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else dict(_parsed_parameters(text))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_parameters(text: str) -> dict[str, Any]:
+    # Parsed once per distinct text (a hot list re-reads the same jobs); callers get a copy.
+    return dict(json.loads(text))
 
 
 def _select_jobs() -> Any:
@@ -157,25 +168,49 @@ def forget_idempotency_key(conn: Connection, job_pk: int) -> None:
     conn.execute(update(jobs).where(jobs.c.id == job_pk).values(idempotency_key=None))
 
 
-def list_jobs(
+_LISTABLE = frozenset({"job_type", "status"})
+_PAGE_SQL = (
+    "SELECT j.*, p.uuid AS promotion_uuid, count(*) OVER () AS total "
+    "FROM jobs j JOIN promotions p ON p.id = j.promotion_id "
+    "WHERE p.store_id = :store AND p.uuid = :promotion{conditions} "
+    "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset"
+)
+_COUNT_SQL = "SELECT count(*) FROM jobs j WHERE j.promotion_id = :promotion_pk{conditions}"
+
+
+def list_jobs_page(
     conn: Connection,
     store_id: int,
-    promotion_pk: int,
+    promotion_uuid: str,
     equals: Sequence[tuple[str, str]],
     limit: int,
     offset: int,
-) -> tuple[list[JobRecord], int]:
-    condition = [jobs.c.store_id == store_id, jobs.c.promotion_id == promotion_pk]
-    condition += [jobs.c[name] == value for name, value in equals]
-    total = conn.execute(select(func.count()).select_from(jobs).where(*condition)).scalar_one()
+) -> tuple[list[JobRecord], int] | None:
+    """One page of a promotion's jobs, newest first, and the total, in ONE query (the hot read of the API).
+
+    None when the page is empty: the caller then tells an unknown promotion (404) from an offset past the
+    end (``count_jobs``)."""
+    conditions, values = _equals_sql(equals)
     rows = conn.execute(
-        _select_jobs()
-        .where(*condition)
-        .order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
-        .limit(limit)
-        .offset(offset)
+        text(_PAGE_SQL.format(conditions=conditions)),
+        {"store": store_id, "promotion": promotion_uuid, "limit": limit, "offset": offset, **values},
     ).all()
-    return [_record(row) for row in rows], int(total)
+    if not rows:
+        return None
+    return [_record(row) for row in rows], int(rows[0].total)
+
+
+def count_jobs(conn: Connection, promotion_pk: int, equals: Sequence[tuple[str, str]]) -> int:
+    conditions, values = _equals_sql(equals)
+    query = text(_COUNT_SQL.format(conditions=conditions))
+    return int(conn.execute(query, {"promotion_pk": promotion_pk, **values}).scalar_one())
+
+
+def _equals_sql(equals: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    # Column names come from a fixed set; values are always bound parameters.
+    assert all(name in _LISTABLE for name, _ in equals)
+    conditions = "".join(f" AND j.{name} = :v{index}" for index, (name, _) in enumerate(equals))
+    return conditions, {f"v{index}": value for index, (_, value) in enumerate(equals)}
 
 
 def generated_with_format(conn: Connection, store_id: int, prefix: str, length: int) -> int:

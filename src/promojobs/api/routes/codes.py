@@ -23,7 +23,7 @@ def add_codes(
 
 
 @router.get("", response_model=CodeListResponse)
-def list_codes(
+async def list_codes(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     page = page_of(request)

@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> Response:
+async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 

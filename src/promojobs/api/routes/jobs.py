@@ -20,6 +20,9 @@ from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListRes
 from promojobs.domain.errors import ValidationFailed
 from promojobs.services.jobs import JobRequest
 
+# The read routes are ``async`` and query the database on the event loop: they are a few index lookups,
+# and a hop to the thread pool (plus the GIL contention of 40 threads) costs more than the query itself.
+# Routes that write stay plain functions: a write may wait for SQLite's lock.
 router = APIRouter(prefix="/v2/promotions/{promotion_id}/jobs", tags=["promotion jobs"])
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -43,7 +46,7 @@ def create_job(
 
 
 @router.get("", response_model=JobListResponse)
-def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+async def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     page = page_of(request)
     raw_filter = single_query(request, "filter")
     records, total = container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
@@ -51,7 +54,7 @@ def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, contain
 
 
 @router.get("/{job_id}", response_model=JobResponse)
-def get_job(promotion_id: str, job_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
+async def get_job(promotion_id: str, job_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
     return json_response({"data": render.job(container.jobs.get(caller.store_id, promotion_id, job_id))})
 
 

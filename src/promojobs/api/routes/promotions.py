@@ -25,7 +25,7 @@ def create_promotion(body: PromotionCreateRequest, caller: PrincipalDep, contain
 
 
 @router.get("", response_model=PromotionListResponse)
-def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+async def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     page = page_of(request)
     raw_filter = single_query(request, "filter")
     records, total = container.promotions.list(caller.store_id, page, raw_filter)
@@ -33,7 +33,7 @@ def list_promotions(request: Request, caller: PrincipalDep, container: Container
 
 
 @router.get("/{promotion_id}", response_model=PromotionResponse)
-def get_promotion(promotion_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
+async def get_promotion(promotion_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
     return json_response({"data": render.promotion(container.promotions.get(caller.store_id, promotion_id))})
 
 
