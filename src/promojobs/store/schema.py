@@ -91,6 +91,8 @@ promotions = Table(
     Column("min_cart_value_json", Text, nullable=True),
     Column("max_discount_value_json", Text, nullable=True),
     Column("max_applications_per_cart", Integer, nullable=True),
+    # Kept in step with every insert and delete of codes (store.codes), so listing needs no count(*).
+    Column("code_count", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )

@@ -17,7 +17,9 @@ def run(context: TaskContext) -> None:
             release(context)
             return
         with context.database.write() as conn:
-            deleted = delete_job_codes_batch(conn, context.job.pk, context.settings.batch_size)
+            deleted = delete_job_codes_batch(
+                conn, context.job.pk, context.job.promotion_pk, context.settings.batch_size
+            )
             task_store.record_progress(conn, context.task, deleted, context.settings.lease_us)
             if deleted:
                 task_store.add_deleted(conn, context.job.pk, deleted)
