@@ -15,6 +15,7 @@ from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
+from promojobs.services.throttle import LoginThrottle, StoreRateLimit
 from promojobs.store.database import Database
 from promojobs.worker.context import WorkerSettings
 from promojobs.worker.wakeup import Wakeup
@@ -36,6 +37,8 @@ class Container:
     codes: CodeService
     jobs: JobService
     links: DownloadLinks
+    store_rate_limit: StoreRateLimit
+    login_throttle: LoginThrottle
 
     def worker_settings(self) -> WorkerSettings:
         s = self.settings
@@ -69,6 +72,8 @@ def build(settings: Settings) -> Container:
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
         links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
+        store_rate_limit=StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
+        login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
     )
 
 

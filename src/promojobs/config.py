@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=None, description="Where export files go (default DATA_DIR/files); shared by all machines."
     )
     database_url: str | None = None
+    database_wait_seconds: float = Field(
+        default=60.0,
+        description="How long serve, worker and migrate retry an unreachable database at start.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(
@@ -55,8 +59,9 @@ class Settings(BaseSettings):
     max_task_attempts: int = 5
     max_running_tasks_per_store: int = 4
 
-    rate_limit_per_second: float = 0.0
-    rate_limit_burst: int = 200
+    rate_limit_per_second: float = 5000.0  # per store and API process; 0 turns the limit off
+    rate_limit_burst: int = 5000
+    login_max_failures: int = 10  # failed token requests per client id (or address) per minute
 
     @property
     def codes_per_job_limit(self) -> int:

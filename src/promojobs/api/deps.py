@@ -40,6 +40,7 @@ async def promotion_principal(
     principal = container.auth.authenticate(credentials.credentials)
     if principal.grant_type == IMPLICIT:
         raise Forbidden()
+    container.store_rate_limit.check(principal.store_id)
     return principal
 
 

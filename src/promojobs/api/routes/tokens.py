@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from promojobs.api.deps import ContainerDep, json_response
 from promojobs.api.schemas import TokenResponse
-from promojobs.domain.errors import ValidationFailed
+from promojobs.domain.errors import InvalidCredentials, ValidationFailed
 
 router = APIRouter(tags=["authentication"])
 MAX_FIELD_CHARS = 200
@@ -17,6 +17,7 @@ MAX_FIELD_CHARS = 200
 
 @router.post("/oauth/access_token", response_model=TokenResponse)
 def access_token(
+    request: Request,
     container: ContainerDep,
     grant_type: Annotated[str, Form(max_length=MAX_FIELD_CHARS)],
     client_id: Annotated[str, Form(max_length=MAX_FIELD_CHARS)],
@@ -24,5 +25,12 @@ def access_token(
 ) -> Response:
     if not client_id:
         raise ValidationFailed("client_id is required", source="client_id", title="Bad Request")
-    grant = container.auth.issue_token(grant_type, client_id, client_secret)
+    # Failed attempts are counted per client id and per address; past the limit even the right secret waits.
+    keys = (f"client:{client_id}", f"address:{request.client.host if request.client else '-'}")
+    container.login_throttle.check(*keys)
+    try:
+        grant = container.auth.issue_token(grant_type, client_id, client_secret)
+    except InvalidCredentials:
+        container.login_throttle.failed(*keys)
+        raise
     return json_response(grant.as_wire())

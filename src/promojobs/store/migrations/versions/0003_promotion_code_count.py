@@ -24,7 +24,8 @@ def upgrade() -> None:
             sa.Column("code_count", sa.BigInteger(), server_default=sa.text("0"), nullable=False)
         )
     op.execute(
-        "UPDATE promotions SET code_count = (SELECT count(*) FROM codes WHERE codes.promotion_id = promotions.id)"
+        "UPDATE promotions SET code_count = "
+        "(SELECT count(*) FROM codes WHERE codes.promotion_id = promotions.id)"
     )
 
 
