@@ -148,7 +148,9 @@ class JobService:
             )
         with self.database.read() as conn:
             if is_uuid(promotion_uuid):
-                found = job_store.list_jobs_page(conn, store_id, promotion_uuid, equals, page.limit, page.offset)
+                found = job_store.list_jobs_page(
+                    conn, store_id, promotion_uuid, equals, page.limit, page.offset
+                )
                 if found is not None:
                     return found
             promotion = find_or_404(conn, store_id, promotion_uuid)

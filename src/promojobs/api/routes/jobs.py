@@ -46,7 +46,9 @@ def create_job(
 
 
 @router.get("", response_model=JobListResponse)
-async def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+async def list_jobs(
+    promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
+) -> Response:
     page = page_of(request)
     raw_filter = single_query(request, "filter")
     records, total = container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
