@@ -14,7 +14,7 @@ import httpx
 from tests.processes import PROMOJOBS, process_env
 from tests.support import free_port
 
-SECRET = "bootstrap-" + "value-for-tests"
+SECRET = "bootstrap-value-for-tests"  # noqa: S105 (a test fixture, not a credential)
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
