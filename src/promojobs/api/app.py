@@ -6,11 +6,12 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from promojobs.api import errors
+from promojobs.api import errors, schemas
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
 from promojobs.bootstrap import Container
 from promojobs.worker.runner import Worker
@@ -31,7 +32,23 @@ def create_app(container: Container) -> FastAPI:
     for module in (tokens, promotions, codes, jobs, downloads, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
+    _install_openapi(app, container)
     return app
+
+
+def _install_openapi(app: FastAPI, container: Container) -> None:
+    """Serve FastAPI's document completed by ``schemas.complete_openapi`` (errors, parameters, links)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generated = FastAPI.openapi(app)  # caches itself in app.openapi_schema: replace it
+            app.openapi_schema = None
+            app.openapi_schema = schemas.complete_openapi(
+                generated, codes_per_job=container.settings.codes_per_job_limit
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -59,7 +76,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed."""
+    """Refuse request bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed.
+
+    The body is read in full (up to the limit) before the application sees any of it: a streamed body
+    that turns out too large must not reach a route as a shorter, still valid, JSON document, be
+    written, and then be answered 413.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -73,24 +95,36 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await _too_large(self.max_bytes)(scope, receive, send)
             return
-        state = {"received": 0, "too_large": False}
-
-        async def limited_receive() -> Message:
-            message = await receive()
-            state["received"] += len(message.get("body", b""))
-            if state["received"] > self.max_bytes:
-                # End the body here; the app's answer is replaced by a 413 below.
-                state["too_large"] = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not state["too_large"]:
-                await send(message)
-
-        await self.app(scope, limited_receive, guarded_send)
-        if state["too_large"]:
+        message = await receive()
+        if message["type"] == "http.request" and message.get("more_body", False):
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                if message["type"] != "http.request":
+                    return  # the client went away mid-body: nobody to answer
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > self.max_bytes:
+                    await _too_large(self.max_bytes)(scope, receive, send)
+                    return
+                if not message.get("more_body", False):
+                    break
+                message = await receive()
+            message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        elif len(message.get("body", b"")) > self.max_bytes:  # one message, as for almost every request
             await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        body_message = message
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: disconnect notices
+            replayed = True
+            return body_message
+
+        await self.app(scope, replay, send)
 
 
 def _too_large(max_bytes: int) -> ASGIApp:

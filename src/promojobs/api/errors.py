@@ -46,6 +46,16 @@ _HTTP_TITLES = {
 }
 
 
+BODY_NOT_AN_OBJECT = 'The request body must be a JSON object {"data": {...}} sent as application/json'
+BODY_NOT_PARSED = (
+    "The request body could not be parsed: it must be UTF-8 JSON, without extreme nesting or numbers "
+    "longer than 4300 digits"
+)
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
+# FastAPI's words for a body its parser gave up on (RecursionError, an over-long integer, bad UTF-8).
+_CLEARER_DETAILS = {"There was an error parsing the body": BODY_NOT_PARSED}
+
+
 def status_of(error: errors.PromojobsError) -> int:
     for cls in type(error).__mro__:
         if cls in HTTP_STATUS:
@@ -88,6 +98,10 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     if kind == "missing":
         name = location[-1] if location else "body"
         return error_response(400, "required", f"{name} is required", source)
+    if source is None and kind in _NOT_AN_OBJECT:
+        # The body as a whole is not an object: a JSON array or scalar, or a body sent with another
+        # Content-Type (FastAPI parses only JSON media types).
+        return error_response(400, "Bad Request", BODY_NOT_AN_OBJECT)
     message = str(first.get("msg", "Invalid value"))
     return error_response(400, "Bad Request", f"{source}: {message}" if source else message, source)
 
@@ -96,6 +110,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     title = _HTTP_TITLES.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    detail = _CLEARER_DETAILS.get(detail, detail) if detail is not None else None
     response = error_response(exc.status_code, title, detail)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
