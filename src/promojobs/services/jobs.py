@@ -285,10 +285,11 @@ def _generate_parameters(parameters: dict[str, Any] | None, codes_per_job: int) 
     echoed["code_length"] = code_rules.validate_code_length(
         parameters.get("code_length", code_rules.DEFAULT_CODE_LENGTH), "data.parameters.code_length"
     )
-    if parameters.get("code_prefix"):
-        echoed["code_prefix"] = code_rules.validate_prefix(
-            parameters["code_prefix"], "data.parameters.code_prefix"
-        )
+    if parameters.get("code_prefix") is not None:
+        # Validated whenever given: a falsy non-string (0, false, []) is a 400, not "no prefix".
+        prefix = code_rules.validate_prefix(parameters["code_prefix"], "data.parameters.code_prefix")
+        if prefix:
+            echoed["code_prefix"] = prefix
     return echoed
 
 
