@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promojobs.api import errors, schemas
+from promojobs.api.access_log import AccessLog
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
 from promojobs.bootstrap import Container
 from promojobs.worker.runner import Worker
@@ -32,6 +33,7 @@ def create_app(container: Container) -> FastAPI:
     for module in (tokens, promotions, codes, jobs, downloads, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(AccessLog)
     _install_openapi(app, container)
     return app
 
