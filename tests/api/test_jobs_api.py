@@ -687,7 +687,8 @@ def test_idempotency_key__longer_than_255_characters_is_400(make_server: MakeSer
 def test_create_job__a_falsy_non_string_prefix_is_refused_not_ignored(server: LiveServer) -> None:
     api = server.api()
     promotion = api.create_promotion()
-    for prefix in (0, False, [], {}):
+    prefixes: tuple[object, ...] = (0, False, [], {})
+    for prefix in prefixes:
         response = api.create_job(promotion, parameters={"number_of_codes": 5, "code_prefix": prefix})
         assert response.status_code == 400, (prefix, response.text)
         assert response.json()["errors"][0]["source"] == "data.parameters.code_prefix"
