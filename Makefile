@@ -54,6 +54,13 @@ bench-quick: $(STAMP)
 	@$(BENCH_PG)
 	$(BIN)/python -m bench --quick
 
+## Soak test: a real server under mixed load (reads, code additions, generate/export/cancel jobs) from 10
+## stores for 5 minutes; fails on any 5xx, a wrong job count or memory growth after warm-up.
+## e.g. make soak SOAK_ARGS="--seconds 60" or SOAK_ARGS="--backend postgresql". Results: docs/reliability.md.
+SOAK_ARGS ?=
+soak: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m tests.soak $(SOAK_ARGS)
+
 ## Regenerate the lock file from pyproject.toml (run after changing dependencies).
 lock:
 	rm -rf /tmp/promojobs-lock && $(PYTHON) -m venv /tmp/promojobs-lock

@@ -6,20 +6,28 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 import click
 import uvicorn
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from promojobs import bootstrap
+from promojobs.bootstrap import Container
 from promojobs.config import Settings
 from promojobs.domain.errors import Unavailable
+from promojobs.store.database import normalise_url
 from promojobs.store.migrate import upgrade
 from promojobs.worker.runner import Worker
 from promojobs.worker.wakeup import PostgresListener, psycopg_conninfo
 
 log = logging.getLogger("promojobs")
-DATABASE_WAIT_SECONDS = 60.0
+T = TypeVar("T")
+RETRY_DELAY_SECONDS = 0.5
+MAX_RETRY_DELAY_SECONDS = 5.0
 
 
 @click.group()
@@ -42,21 +50,22 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     if no_worker:
         overrides["embedded_worker"] = False
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    container = bootstrap.build(settings)
-    _wait_for_database(lambda: upgrade(container.database))
+    container = _open(settings, migrate=True)
     credentials = bootstrap.ensure_bootstrap_client(container)
     if credentials is not None:
         click.echo(f"First start: created a client for store 'default'; its credentials are in {credentials}")
     from promojobs.api.app import create_app
 
-    uvicorn.run(create_app(container), host=settings.host, port=settings.port, log_level="info")
+    # uvicorn's access log prints query strings (download signatures); promojobs.api.access_log does not.
+    uvicorn.run(
+        create_app(container), host=settings.host, port=settings.port, log_level="info", access_log=False
+    )
 
 
 @main.command()
 def migrate() -> None:
     """Apply the database migrations."""
-    container = bootstrap.build(Settings())
-    _wait_for_database(lambda: upgrade(container.database))
+    _open(Settings(), migrate=True).database.dispose()
     click.echo("migrations applied")
 
 
@@ -64,7 +73,7 @@ def migrate() -> None:
 def worker() -> None:
     """Run a worker process (stops gracefully on SIGTERM or Ctrl-C: the current batch ends, the task is
     handed back)."""
-    container = bootstrap.build(Settings())
+    container = _open(Settings(), migrate=False)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -87,8 +96,7 @@ def clients() -> None:
 @click.option("--store", required=True, help="Store name; created if it does not exist.")
 def clients_create(store: str) -> None:
     """Create a client; its secret is printed once and stored only hashed."""
-    container = bootstrap.build(Settings())
-    _wait_for_database(lambda: upgrade(container.database))
+    container = _open(Settings(), migrate=True)
     client = container.auth.create_client(store)
     click.echo(f"store:         {client.store}")
     click.echo(f"client_id:     {client.client_id}")
@@ -106,21 +114,77 @@ def clients_revoke(client_id: str) -> None:
     click.echo(f"revoked {client_id}")
 
 
-def _wait_for_database(action: object) -> None:
-    """Run ``action``, retrying while the database cannot be reached, with a clear message."""
-    from sqlalchemy.exc import OperationalError
+def _open(settings: Settings, *, migrate: bool) -> Container:
+    """Build the container and reach the database (applying the migrations if ``migrate``), waiting up to
+    ``database_wait_seconds`` for a database that is not there yet."""
 
-    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
-    delay = 0.5
+    def attempt() -> Container:
+        container = bootstrap.build(settings)
+        try:
+            if migrate:
+                upgrade(container.database)
+            else:
+                with container.database.read() as conn:
+                    conn.execute(text("SELECT 1"))
+        except BaseException:
+            container.database.dispose()
+            raise
+        return container
+
+    return _wait_for_database(attempt, settings)
+
+
+def _wait_for_database(action: Callable[[], T], settings: Settings) -> T:
+    """Run ``action``, retrying while the database (or the data directory) cannot be reached; after
+    ``database_wait_seconds`` give up with a message that says what, why and where to look."""
+    wait = settings.database_wait_seconds
+    deadline = time.monotonic() + wait
+    delay = RETRY_DELAY_SECONDS
     while True:
         try:
-            action()  # type: ignore[operator]
-            return
-        except (OperationalError, Unavailable) as exc:
-            if time.monotonic() > deadline:
-                raise click.ClickException(f"the database cannot be reached: {exc}") from exc
+            return action()
+        except (OperationalError, InterfaceError, Unavailable, OSError) as exc:
+            problem, hint = _describe(settings, exc)
+            reason = _reason(exc)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise click.ClickException(f"{problem} ({reason}); gave up after {wait:g} s. {hint}") from exc
+            pause = min(delay, remaining)
             log.warning(
-                "the database cannot be reached yet (%s); retrying in %.1fs", type(exc).__name__, delay
+                "%s (%s); retrying in %.1f s, for up to %.1f s more (PROMOJOBS_DATABASE_WAIT_SECONDS)",
+                problem,
+                reason,
+                pause,
+                remaining,
             )
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            time.sleep(pause)
+            delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+
+
+def _describe(settings: Settings, exc: BaseException) -> tuple[str, str]:
+    """What went wrong, and where to look."""
+    if isinstance(exc, OSError):
+        return f"the data directory {settings.data_dir} cannot be used", "Check PROMOJOBS_DATA_DIR."
+    url = make_url(normalise_url(settings.resolved_database_url))
+    if url.get_backend_name() == "sqlite":
+        return (
+            f"the SQLite database {url.database} cannot be opened",
+            "Check that its directory exists and is writable (PROMOJOBS_DATA_DIR, PROMOJOBS_DATABASE_URL).",
+        )
+    shown = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+    return (
+        f"the database at {shown} cannot be reached",
+        "Check PROMOJOBS_DATABASE_URL and that the database server is running and accepts connections.",
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, on one line."""
+    cause: BaseException = exc
+    if isinstance(cause, Unavailable) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(cause, DBAPIError) and cause.orig is not None:
+        cause = cause.orig
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror if cause.filename is None else f"{cause.strerror}: {cause.filename}"
+    return " ".join(str(cause).split()) or type(cause).__name__

@@ -27,8 +27,10 @@ SQLITE_CACHE_KIB = 64 * 1024
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 40_000
 PG_IDLE_IN_TRANSACTION_MS = 60_000
 # A database host that does not answer at all (a network partition, not a refused connection) fails a
-# request with 503 after this long instead of hanging it.
+# request with 503 instead of hanging it: after this long when connecting, and when data sent on an open
+# connection stays unacknowledged this long (TCP_USER_TIMEOUT; a slow query is not affected).
 PG_CONNECT_TIMEOUT_SECONDS = 10
+PG_TCP_USER_TIMEOUT_MS = 30_000
 POOL_SIZE = 40
 
 
@@ -129,6 +131,7 @@ def _create_engine(url: str) -> Engine:
             "keepalives_interval": 10,
             "keepalives_count": 3,
             "connect_timeout": PG_CONNECT_TIMEOUT_SECONDS,
+            "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
         },
     )
 

@@ -3,23 +3,37 @@
 The file is written under a temporary name, synced and renamed into place; only then is the job marked
 completed, in a transaction fenced by the task's lease. A crash leaves at most a temporary file, and the
 export simply restarts (a million codes take a few seconds).
+
+A file system that refuses the file (disk full, directory missing or read-only) fails the job with a
+readable ``error`` and leaves nothing behind: the temporary file is removed and no file is ever served.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
+from typing import BinaryIO
 
+from promojobs.domain.errors import Unavailable
 from promojobs.store import tasks as task_store
 from promojobs.store.codes import export_csv
 from promojobs.worker.context import TaskContext, release
 
 HEARTBEAT_SECONDS = 2.0
+log = logging.getLogger("promojobs.worker")
 
 
 class StopRequested(Exception):
     pass
+
+
+class ExportFileFailed(Exception):
+    """The export file could not be written; the message is the job's ``error`` (no server paths in it)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(f"the export file could not be written ({error.strerror or type(error).__name__})")
 
 
 def export_file_name(job_uuid: str, attempt: int) -> str:
@@ -29,24 +43,40 @@ def export_file_name(job_uuid: str, attempt: int) -> str:
 
 def run(context: TaskContext) -> None:
     files_dir = context.settings.files_dir
-    files_dir.mkdir(parents=True, exist_ok=True)
     final = files_dir / export_file_name(context.job.uuid, context.task.attempt)
     temporary = files_dir / f".{context.job.uuid}.{context.task.attempt}.tmp"
     try:
-        _write(context, temporary)
-        os.replace(temporary, final)
-        _sync_dir(files_dir)
+        try:
+            files_dir.mkdir(parents=True, exist_ok=True)
+            _write(context, temporary)
+            os.replace(temporary, final)
+            _sync_dir(files_dir)
+        except OSError as exc:
+            log.error("job %s: writing the export file %s failed: %s", context.job.uuid, temporary, exc)
+            _remove(final)
+            raise ExportFileFailed(exc) from exc
     except StopRequested:
         release(context)
         return
     finally:
-        temporary.unlink(missing_ok=True)
+        _remove(temporary)
     _complete(context, final)
+
+
+def _open_temporary(path: Path) -> BinaryIO:
+    return path.open("wb")
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # e.g. its directory is not a directory: there is nothing to remove
+        log.warning("could not remove %s: %s", path, exc)
 
 
 def _write(context: TaskContext, path: Path) -> None:
     next_beat = time.monotonic() + HEARTBEAT_SECONDS
-    with path.open("wb") as out, context.database.read() as conn:
+    with _open_temporary(path) as out, context.database.read() as conn:
         for piece in export_csv(conn, context.job.promotion_pk):
             out.write(piece)
             if time.monotonic() >= next_beat:
@@ -71,9 +101,15 @@ def _complete(context: TaskContext, final: Path) -> None:
         with context.database.write() as conn:
             task_store.finish_task(conn, context.task)
             completed = task_store.complete_job_if_done(conn, context.job.pk, file_name=final.name)
+    except Unavailable:
+        # The commit may have landed before the connection dropped, so the job may be completed with this
+        # file: keep it. If it did not land, the task is handed back and its retry (same attempt number,
+        # same file name) replaces the file.
+        completed = True
+        raise
     finally:
         if not completed:
-            final.unlink(missing_ok=True)
+            _remove(final)
 
 
 def _sync_dir(directory: Path) -> None:

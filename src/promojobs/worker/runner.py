@@ -2,6 +2,11 @@
 
 A failed job is data, not an exception: anything unexpected while running a task fails its job with a
 readable ``error`` and is logged with the job id; the worker then goes on with the next task.
+
+A lost database is not the job's fault: when a task meets ``Unavailable`` (the connection dropped, the
+server restarted, SQLite stayed locked), the batch in flight rolls back, the worker waits for the database
+to answer again and hands the task back (its attempt does not count), so the job resumes where its last
+committed batch ended. Between tasks the worker just keeps polling until the database is back.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import socket
 import threading
 import uuid
 
+from promojobs.domain.errors import Unavailable
 from promojobs.domain.jobs import CODES_LIMIT_EXCEEDED, JobStatus, JobType, TaskKind
 from promojobs.store import codes as code_store
 from promojobs.store import jobs as job_store
@@ -24,6 +30,7 @@ from promojobs.worker.context import TaskContext, WorkerSettings
 from promojobs.worker.wakeup import Wakeup
 
 log = logging.getLogger("promojobs.worker")
+MAX_OUTAGE_DELAY_SECONDS = 5.0
 
 
 def new_worker_id() -> str:
@@ -41,9 +48,25 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
+        outage_delay = 0.0
         while not stop.is_set():
             try:
                 worked = self.run_once(stop)
+                if outage_delay:
+                    log.info("worker %s: the database answers again", self.worker_id)
+                    outage_delay = 0.0
+            except Unavailable as exc:
+                outage_delay = min(
+                    max(outage_delay * 2, self.settings.poll_seconds), MAX_OUTAGE_DELAY_SECONDS
+                )
+                log.warning(
+                    "worker %s: the database cannot be reached (%s); retrying in %.1f s",
+                    self.worker_id,
+                    _cause(exc),
+                    outage_delay,
+                )
+                stop.wait(outage_delay)
+                continue
             except Exception:
                 log.exception("worker %s: unexpected error between tasks", self.worker_id)
                 worked = False
@@ -71,7 +94,8 @@ class Worker:
             job = job_store.find_job_by_pk(conn, task.job_id)
             assert job is not None
             if task.kind != TaskKind.CANCEL and task.attempt > self.settings.max_task_attempts:
-                error = f"job abandoned: its worker was lost {task.attempt - 1} times"
+                lost = task.attempt - 1
+                error = f"job abandoned: its worker was lost {lost} time{'' if lost == 1 else 's'}"
                 task_store.fail_job(conn, job.pk, error)
                 log.error("job %s: %s", job.uuid, error)
                 return task, None
@@ -98,6 +122,15 @@ class Worker:
         except JobNotRunning:
             log.info("job %s: no longer processing, task stopped", context.job.uuid)
             self._hand_back(context)
+        except Unavailable as exc:
+            log.warning(
+                "job %s: the database was lost during its %s task (%s); the task is handed back once it "
+                "answers again",
+                context.job.uuid,
+                context.task.kind,
+                _cause(exc),
+            )
+            self._hand_back_after_outage(context)
         except Exception as exc:
             log.exception("job %s: %s task failed", context.job.uuid, context.task.kind)
             self._fail(context, f"{context.task.kind} failed: {exc}")
@@ -113,9 +146,40 @@ class Worker:
                 "job %s: could not hand back a stopped task; its lease will expire", context.job.uuid
             )
 
+    def _hand_back_after_outage(self, context: TaskContext) -> None:
+        """Wait for the database, then give the task back without counting the attempt: this worker or
+        another resumes it from its last committed batch. If the database stays away past the lease, another
+        worker may already have taken the task over; the fenced release then changes nothing."""
+        delay = self.settings.poll_seconds
+        while not context.stop.is_set():
+            try:
+                with self.database.write() as conn:
+                    task_store.release_task(conn, context.task)
+            except Unavailable:
+                context.stop.wait(delay)
+                delay = min(delay * 2, MAX_OUTAGE_DELAY_SECONDS)
+                continue
+            except Exception:
+                log.exception("job %s: could not hand back the task; its lease will expire", context.job.uuid)
+                return
+            log.info(
+                "job %s: task %s handed back after a database outage", context.job.uuid, context.task.seq
+            )
+            return
+        log.warning(
+            "job %s: stopping during a database outage; the task's lease will expire", context.job.uuid
+        )
+
     def _fail(self, context: TaskContext, error: str) -> None:
         try:
             with self.database.write() as conn:
                 task_store.fail_job(conn, context.job.pk, error[:500])
         except Exception:
             log.exception("job %s: could not record the failure; its lease will expire", context.job.uuid)
+
+
+def _cause(exc: Unavailable) -> str:
+    """The driver's words behind an ``Unavailable``, on one line, for the log."""
+    cause = exc.__cause__
+    orig = getattr(cause, "orig", None) or cause or exc
+    return " ".join(str(orig).split())[:300] or type(orig).__name__

@@ -1,0 +1,1 @@
+"""The soak test (``make soak``): see ``tests/soak/soak.py``. Not collected by pytest."""
