@@ -73,3 +73,20 @@ def pg_database_url(tmp_path: Path, pg_databases: PostgresDatabases) -> Iterator
     if not _pg_ok():
         pytest.skip("PostgreSQL not reachable")
     yield from database_url_for("postgresql", tmp_path, pg_databases)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line per backend, so CI output shows the suite passing on each of them."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            backend = next((name for name in ("sqlite", "postgresql") if f"[{name}" in nodeid), None)
+            if backend is not None and getattr(report, "when", "call") in ("call", "setup"):
+                if outcome == "passed" and report.when != "call":
+                    continue
+                counts.setdefault(backend, {}).setdefault(outcome, 0)
+                counts[backend][outcome] += 1
+    for backend, outcomes in sorted(counts.items()):
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        terminalreporter.write_line(f"backend {backend}: {summary}")
