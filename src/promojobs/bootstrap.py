@@ -15,6 +15,7 @@ from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
+from promojobs.services.read_cache import ReadCache
 from promojobs.services.throttle import LoginThrottle, StoreRateLimit
 from promojobs.store.database import Database
 from promojobs.worker.context import WorkerSettings
@@ -39,6 +40,7 @@ class Container:
     links: DownloadLinks
     store_rate_limit: StoreRateLimit
     login_throttle: LoginThrottle
+    read_cache: ReadCache
 
     def worker_settings(self) -> WorkerSettings:
         s = self.settings
@@ -74,6 +76,7 @@ def build(settings: Settings) -> Container:
         links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
         store_rate_limit=StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
+        read_cache=ReadCache(database.changes, settings.read_cache_entries, settings.read_cache_bytes),
     )
 
 

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promojobs.api import errors, schemas
 from promojobs.api.access_log import AccessLog
+from promojobs.api.cached_reads import CachedReads
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
 from promojobs.bootstrap import Container
 from promojobs.worker.runner import Worker
@@ -33,6 +34,7 @@ def create_app(container: Container) -> FastAPI:
     for module in (tokens, promotions, codes, jobs, downloads, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(CachedReads, container=container)
     app.add_middleware(AccessLog)
     _install_openapi(app, container)
     return app
@@ -58,6 +60,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: Container = app.state.container
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    container.database.changes.watch()
     if container.settings.embedded_worker:
         worker = Worker(container.database, container.worker_settings(), container.wakeup)
         threads.append(

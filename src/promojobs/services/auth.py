@@ -113,6 +113,10 @@ class AuthService:
             auth_store.insert_token(conn, hash_token(token), client, grant_type, expires_at)
         return TokenGrant(token, self.token_seconds, expires_at // 1_000_000, grant_type)
 
+    def recently_seen(self, token: str) -> Principal | None:
+        """The caller of a token validated in the last few seconds, from memory only; else ``None``."""
+        return self._recent.get(hash_token(token), now_us())
+
     def authenticate(self, token: str) -> Principal:
         key = hash_token(token)
         now = now_us()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from promojobs.domain.errors import Unavailable
+from promojobs.store.changes import ChangeClock, clock_for
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024
@@ -53,6 +54,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = _create_engine(self.url)
+        self.changes: ChangeClock = clock_for(self.url)
 
     @property
     def is_postgres(self) -> bool:
@@ -75,8 +77,11 @@ class Database:
             conn.begin(),
         ):
             yield conn
+        # After the commit, never before: a read that saw the old version must not be kept as current.
+        self.changes.bump()
 
     def dispose(self) -> None:
+        self.changes.close()
         self.engine.dispose()
 
 

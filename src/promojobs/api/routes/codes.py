@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from promojobs.api import render
-from promojobs.api.deps import ContainerDep, PrincipalDep, json_response, list_response, page_of, single_query
+from promojobs.api.deps import (
+    ContainerDep,
+    PrincipalDep,
+    cached_list,
+    json_response,
+)
 from promojobs.api.schemas import CodeListResponse, CodesAddRequest, CodesDeleteRequest, PromotionResponse
+from promojobs.domain.pagination import PageRequest
 from promojobs.services.codes import NewCode
 
 router = APIRouter(prefix="/v2/promotions/{promotion_id}/codes", tags=["promotion codes"])
@@ -26,10 +35,10 @@ def add_codes(
 async def list_codes(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
-    page = page_of(request)
-    raw_filter = single_query(request, "filter")
-    rows, total = container.codes.list(caller.store_id, promotion_id, page, raw_filter)
-    return list_response(request, container, [render.code(row) for row in rows], page, total, raw_filter)
+    def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
+        return container.codes.list(caller.store_id, promotion_id, page, raw_filter)
+
+    return cached_list(request, caller, container, fetch, render.code)
 
 
 @router.delete("", status_code=204, response_class=Response)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from starlette.responses import Response
@@ -11,18 +12,19 @@ from promojobs.api import render
 from promojobs.api.deps import (
     ContainerDep,
     PrincipalDep,
+    cached_list,
+    cached_read,
     json_response,
-    list_response,
-    page_of,
-    single_query,
 )
 from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListResponse, JobResponse
 from promojobs.domain.errors import ValidationFailed
+from promojobs.domain.pagination import PageRequest
 from promojobs.services.jobs import JobRequest
 
 # The read routes are ``async`` and query the database on the event loop: they are a few index lookups,
 # and a hop to the thread pool (plus the GIL contention of 40 threads) costs more than the query itself.
 # Routes that write stay plain functions: a write may wait for SQLite's lock.
+# Reads go through the read cache (deps.cached_read): a repeated poll is answered from memory.
 router = APIRouter(prefix="/v2/promotions/{promotion_id}/jobs", tags=["promotion jobs"])
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -49,15 +51,22 @@ def create_job(
 async def list_jobs(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
-    page = page_of(request)
-    raw_filter = single_query(request, "filter")
-    records, total = container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
-    return list_response(request, container, [render.job(r) for r in records], page, total, raw_filter)
+    def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
+        return container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
+
+    return cached_list(request, caller, container, fetch, render.job)
 
 
 @router.get("/{job_id}", response_model=JobResponse)
-async def get_job(promotion_id: str, job_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
-    return json_response({"data": render.job(container.jobs.get(caller.store_id, promotion_id, job_id))})
+async def get_job(
+    promotion_id: str, job_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
+) -> Response:
+    return cached_read(
+        request,
+        caller,
+        container,
+        lambda: {"data": render.job(container.jobs.get(caller.store_id, promotion_id, job_id))},
+    )
 
 
 @router.post("/{job_id}/cancel", response_model=JobResponse)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from promojobs.api import render
-from promojobs.api.deps import ContainerDep, PrincipalDep, json_response, list_response, page_of, single_query
+from promojobs.api.deps import (
+    ContainerDep,
+    PrincipalDep,
+    cached_list,
+    cached_read,
+    json_response,
+)
 from promojobs.api.schemas import (
     PromotionCreateRequest,
     PromotionListResponse,
     PromotionResponse,
     PromotionUpdateRequest,
 )
+from promojobs.domain.pagination import PageRequest
 
 router = APIRouter(prefix="/v2/promotions", tags=["promotions"])
 
@@ -26,15 +36,22 @@ def create_promotion(body: PromotionCreateRequest, caller: PrincipalDep, contain
 
 @router.get("", response_model=PromotionListResponse)
 async def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
-    page = page_of(request)
-    raw_filter = single_query(request, "filter")
-    records, total = container.promotions.list(caller.store_id, page, raw_filter)
-    return list_response(request, container, [render.promotion(r) for r in records], page, total, raw_filter)
+    def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
+        return container.promotions.list(caller.store_id, page, raw_filter)
+
+    return cached_list(request, caller, container, fetch, render.promotion)
 
 
 @router.get("/{promotion_id}", response_model=PromotionResponse)
-async def get_promotion(promotion_id: str, caller: PrincipalDep, container: ContainerDep) -> Response:
-    return json_response({"data": render.promotion(container.promotions.get(caller.store_id, promotion_id))})
+async def get_promotion(
+    promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
+) -> Response:
+    return cached_read(
+        request,
+        caller,
+        container,
+        lambda: {"data": render.promotion(container.promotions.get(caller.store_id, promotion_id))},
+    )
 
 
 @router.put("/{promotion_id}", response_model=PromotionResponse)
