@@ -525,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (database, server log)")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM: still stop the server and drop the database (the finally blocks below).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(1))
     workdir = Path(tempfile.mkdtemp(prefix="promojobs-soak-"))
     try:
         result = _run(args, workdir)
