@@ -11,7 +11,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
+import pytest
 
+from promojobs.store import export as export_store
 from promojobs.store import tasks as task_store
 from tests.support import Api, LiveServer, ep_error
 
@@ -94,6 +96,29 @@ def test_export_file__equals_the_codes_the_api_lists_column_for_column(server: L
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0] == HEADER.split(",")
     assert rows[1:] == [_expected_row(code) for code in listed]
+
+
+def test_export_file__ranges_of_ids_interleaved_with_another_promotion_and_mixed_times(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The export reads ranges of ids (store/export.py): with ranges of 7 ids, codes of two promotions
+    # added turn by turn (each request its own created_at), many ranges hold several timestamps, some
+    # none of this promotion's codes, and the pipeline runs ahead across them.
+    monkeypatch.setattr(export_store, "RANGE_IDS", 7)
+    api = server.api()
+    mine, other = api.create_promotion(), api.create_promotion()
+    for turn in range(6):
+        for promotion in (mine, other):
+            _add(
+                api, promotion, *({"code": f"{promotion[:4]}-{turn}-{i}", "uses": i} for i in range(turn + 1))
+            )
+    job = api.generate(mine, 40)
+    assert api.wait_for(mine, job["id"])["status"] == "completed"
+    for promotion in (mine, other):
+        listed = api.all_codes(promotion)
+        rows = list(csv.reader(io.StringIO(_download(api, promotion).text)))
+        assert rows[1:] == [_expected_row(code) for code in listed]
+    assert len(listed) == 21
 
 
 def test_export_file__cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_quote(

@@ -1,4 +1,4 @@
-"""Promotion codes: bulk insert (each backend's fastest conflict-safe path), list, count, delete, export.
+"""Promotion codes: bulk insert (each backend's fastest conflict-safe path), list, count, delete.
 
 Bulk inserts skip codes that already exist in the store (``ON CONFLICT DO NOTHING``) and return how many
 rows really went in, so the caller can top up (generation) or refuse the request (manual codes).
@@ -6,14 +6,13 @@ rows really went in, so the caller can top up (generation) or refuse the request
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg.errors
 from sqlalchemy import Connection, delete, func, select, update
 
-from promojobs.domain.timefmt import to_rfc3339
 from promojobs.store.schema import codes, promotions
 
 # (code, uses, max_uses, consume_unit, user)
@@ -163,72 +162,3 @@ def delete_job_codes_batch(conn: Connection, job_id: int, promotion_id: int, bat
     deleted = int(conn.execute(delete(codes).where(codes.c.id.in_(batch))).rowcount)
     _count_codes(conn, promotion_id, -deleted)
     return deleted
-
-
-EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
-# A cell that starts with one of these could become a formula in a spreadsheet (CSV injection); such cells
-# get a leading quote, the OWASP defence. Codes may start with "-" or "@", users with anything.
-_FORMULA_STARTS = "('=', '+', '-', '@', chr(9), chr(13))"
-_SQLITE_FORMULA_STARTS = _FORMULA_STARTS.replace("chr", "char")
-
-
-# SQLite builds each CSV line but the timestamp (1M codes: 1.2 s, against 2.1 s for csv.writer over plain
-# columns): the timestamp text comes from ``to_rfc3339``, whose cache makes it a dictionary lookup per row,
-# since a batch of generated codes shares one created_at. Only ``user`` can hold a comma or a quote (codes
-# cannot), so only it is ever quoted, as csv.writer would.
-def _sqlite_guarded(column: str) -> str:
-    quoted = f"'''' || {column}"
-    return f"CASE WHEN substr({column}, 1, 1) IN {_SQLITE_FORMULA_STARTS} THEN {quoted} ELSE {column} END"
-
-
-_SQLITE_USER = '"user"'
-_SQLITE_USER_CELL = (
-    f"CASE WHEN {_SQLITE_USER} IS NULL THEN '' "
-    f"WHEN instr({_SQLITE_USER}, ',') OR instr({_SQLITE_USER}, '\"') "
-    f"THEN '\"' || replace({_sqlite_guarded(_SQLITE_USER)}, '\"', '\"\"') || '\"' "
-    f"ELSE {_sqlite_guarded(_SQLITE_USER)} END"
-)
-_SQLITE_EXPORT = (
-    f"SELECT {_sqlite_guarded('code')} || ',' || ifnull(uses, '') || ',' || ifnull(max_uses, '') || ',' "
-    f"|| consume_unit || ',' || {_SQLITE_USER_CELL} || ',', created_at "
-    "FROM codes WHERE promotion_id = ? ORDER BY id"
-)
-_PG_EXPORT = f"""
-COPY (SELECT CASE WHEN left(code, 1) IN {_FORMULA_STARTS} THEN '''' || code ELSE code END AS code,
-             uses, max_uses, consume_unit,
-             CASE WHEN left("user", 1) IN {_FORMULA_STARTS} THEN '''' || "user" ELSE "user" END AS "user",
-             replace((timestamp '1970-01-01' + (created_at / 1000000) * interval '1 second')::text, ' ', 'T')
-                 || '.' || lpad(((created_at / 1000) %% 1000)::text, 3, '0') || 'Z' AS created_at
-      FROM codes WHERE promotion_id = %s ORDER BY id)
-TO STDOUT WITH (FORMAT csv, HEADER)
-"""
-_SQLITE_FETCH_ROWS = 10_000
-
-
-def export_csv(conn: Connection, promotion_id: int) -> Iterator[bytes]:
-    """The promotion's codes as CSV (header first), streamed in pieces: memory stays flat at any size."""
-    if conn.dialect.name == "postgresql":
-        return _export_postgres(conn, promotion_id)
-    return _export_sqlite(conn, promotion_id)
-
-
-def _export_postgres(conn: Connection, promotion_id: int) -> Iterator[bytes]:
-    raw = conn.connection.dbapi_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        # The timestamp's text form is cast, not to_char'ed (to_char doubled the export time); the cast
-        # follows DateStyle, so fix it to ISO for this transaction.
-        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        with cursor.copy(_PG_EXPORT, (promotion_id,)) as copy:
-            for piece in copy:
-                yield bytes(piece)
-
-
-def _export_sqlite(conn: Connection, promotion_id: int) -> Iterator[bytes]:
-    yield EXPORT_HEADER.encode()
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_SQLITE_EXPORT, (promotion_id,))
-        while rows := cursor.fetchmany(_SQLITE_FETCH_ROWS):
-            yield "".join([f"{line}{to_rfc3339(created_at)}\n" for line, created_at in rows]).encode()
-    finally:
-        cursor.close()

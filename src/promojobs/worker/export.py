@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO
 
 from promojobs.domain.errors import Unavailable
 from promojobs.store import tasks as task_store
-from promojobs.store.codes import export_csv
+from promojobs.store.export import export_csv
 from promojobs.worker.context import TaskContext, release
 
 HEARTBEAT_SECONDS = 2.0
@@ -76,8 +77,12 @@ def _remove(path: Path) -> None:
 
 def _write(context: TaskContext, path: Path) -> None:
     next_beat = time.monotonic() + HEARTBEAT_SECONDS
-    with _open_temporary(path) as out, context.database.read() as conn:
-        for piece in export_csv(conn, context.job.promotion_pk):
+    # closing(): on a failed write the export's connections (and threads) are released at once.
+    with (
+        _open_temporary(path) as out,
+        closing(export_csv(context.database, context.job.promotion_pk)) as pieces,
+    ):
+        for piece in pieces:
             out.write(piece)
             if time.monotonic() >= next_beat:
                 _heartbeat(context)
