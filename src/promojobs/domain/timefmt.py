@@ -12,8 +12,9 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 _INPUT_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S")
 
 
-# Cached: list pages render the same few timestamps on every request.
-@lru_cache(maxsize=65_536)
+# Cached: list pages render the same few timestamps on every request. Small, so that it is full within
+# the first minute of a busy server (a large one grew the process for half an hour: docs/reliability.md).
+@lru_cache(maxsize=1024)
 def to_rfc3339(micros: int, *, with_fraction: bool = True) -> str:
     moment = _EPOCH + micros * _ONE_MICROSECOND  # exact: a float would round 9999-12-31T23:59:59.9999995
     # isoformat pads the year to four digits (strftime's %Y gives "1-01-01" for year 1 on Linux).

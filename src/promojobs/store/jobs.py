@@ -69,7 +69,7 @@ def _parameters(text: str | None) -> dict[str, Any] | None:
     return None if text is None else dict(_parsed_parameters(text))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # small for the same reason as to_rfc3339's
 def _parsed_parameters(text: str) -> dict[str, Any]:
     # Parsed once per distinct text (a hot list re-reads the same jobs); callers get a copy.
     return dict(json.loads(text))
