@@ -13,7 +13,7 @@ shares one), so Python turns the integers into timestamps with one ``str.replace
 On PostgreSQL the queries go through a pipeline, two ahead, so the server builds the next range while
 Python writes this one; one REPEATABLE READ transaction makes all ranges one snapshot (on SQLite, a read
 transaction is one). Lines follow the index on (promotion_id, id): in id order, not promised.
-(Two SQLite connections in two threads were tried: slower; SQLite's allocator serialises them.)
+(Tried and slower on SQLite: two connections in two threads, and the queries on a thread of their own.)
 """
 
 from __future__ import annotations
