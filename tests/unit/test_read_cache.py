@@ -66,6 +66,17 @@ def test_version_moved_during_the_query__answer_not_kept_as_current() -> None:
     assert cache.answer("k", Producer(b"fresh")) == b"fresh1"
 
 
+def test_version_moved__every_kept_answer_dropped() -> None:
+    clock = SettableClock()
+    cache = ReadCache(clock)
+    for key in ("a", "b", "c"):
+        cache.answer(key, lambda: b"x")
+    assert len(cache) == 3
+    clock.bump()
+    cache.answer("a", lambda: b"y")
+    assert len(cache) == 1
+
+
 def test_unknown_version__never_reused() -> None:
     clock = SettableClock()
     clock.current = None

@@ -26,7 +26,8 @@ class ReadCache:
         self._clock = clock
         self._max_entries = max_entries
         self._max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[Hashable, bytes]] = OrderedDict()
+        self._version: Hashable | None = None  # the version every kept answer was made under
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -38,13 +39,10 @@ class ReadCache:
         if version is None or self._max_entries == 0:
             self.misses += 1
             return produce()
-        with self._lock:
-            kept = self._entries.get(key)
-            if kept is not None and kept[0] == version:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return kept[1]
-            self.misses += 1
+        body = self._lookup(key, version)
+        if body is not None:
+            return body
+        self.misses += 1
         body = produce()
         if len(body) <= self._max_bytes // 16:
             self._keep(key, version, body)
@@ -53,25 +51,34 @@ class ReadCache:
     def kept(self, key: Hashable) -> bytes | None:
         """The answer kept under ``key`` if nothing changed since it was made; never produces one."""
         version = self._clock.version()
-        if version is None:
-            return None
+        return None if version is None else self._lookup(key, version)
+
+    def _lookup(self, key: Hashable, version: Hashable) -> bytes | None:
         with self._lock:
-            kept = self._entries.get(key)
-            if kept is None or kept[0] != version:
+            if version != self._version:
+                # Every answer kept so far was made before this change: none can be served again, so
+                # none is kept (under writes the cache stays small instead of filling with dead answers).
+                self._entries.clear()
+                self._bytes = 0
+                self._version = version
                 return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return kept[1]
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return body
 
     def _keep(self, key: Hashable, version: Hashable, body: bytes) -> None:
         with self._lock:
+            if version != self._version:
+                return  # the database changed while the answer was made: it may be stale already
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[1])
-            self._entries[key] = (version, body)
+                self._bytes -= len(old)
+            self._entries[key] = body
             self._bytes += len(body)
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                _, dropped = self._entries.popitem(last=False)
                 self._bytes -= len(dropped)
 
     def __len__(self) -> int:
