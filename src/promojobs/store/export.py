@@ -29,7 +29,8 @@ from promojobs.store.database import Database
 EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
 RANGE_IDS = 20_000
 PIPELINE_DEPTH = 2
-_FORMULA_STARTS = ", ".join(str(ord(c)) for c in "=+-@\t\r")
+FORMULA_CHARACTERS = "=+-@\t\r"
+_FORMULA_STARTS = ", ".join(str(ord(c)) for c in FORMULA_CHARACTERS)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _queries(first_char: str, position: str, join: str, placeholder: str, use_fo
     )
     # (expression, may be NULL, is text)
     cells = [
-        (guarded("code"), False, True),
+        ("code", False, True),  # guarded in Python: see _guard_codes
         ("uses", True, False),
         ("max_uses", True, False),
         ("consume_unit", False, True),
@@ -128,8 +129,18 @@ def _stamped(
     if lines is None:
         return b""
     times = [oldest] if oldest == newest else [t for (t,) in execute(queries.times, params).fetchall()]
-    lines += "\n"
+    lines = _guard_codes(f"\n{lines}\n")
     for micros in times:
         # Only the last cell is followed by a newline, and no cell holds one: the match is exact.
         lines = lines.replace(f",{micros}\n", f",{to_rfc3339(micros)}\n")
-    return str(lines).encode()
+    return lines[1:].encode()
+
+
+def _guard_codes(lines: str) -> str:
+    """The formula guard for the first cell, the code, on the whole text at once: a code starts each line
+    and holds no newline, so a newline followed by a formula character is always a code's first character.
+    (The user cell is guarded in SQL: a quoted user may hold ",=", so its start cannot be told apart.)"""
+    for start in FORMULA_CHARACTERS:
+        if f"\n{start}" in lines:
+            lines = lines.replace(f"\n{start}", f"\n'{start}")
+    return lines
