@@ -10,9 +10,10 @@ PostgreSQL's ``COPY … TO STDOUT`` hands over one row per message), so the expo
 ids: one query per range returns the range's lines already joined (``group_concat`` / ``string_agg``),
 with ``created_at`` as its integer. A range's codes share one ``created_at`` or a few (a generation batch
 shares one), so Python turns the integers into timestamps with one ``str.replace`` per distinct value.
-On PostgreSQL the queries go through a pipeline, two ahead, so the server builds the next range while
-Python writes this one; one REPEATABLE READ transaction makes all ranges one snapshot (on SQLite, a read
-transaction is one). Lines follow the index on (promotion_id, id): in id order, not promised.
+On PostgreSQL two connections take alternate ranges, each through a pipeline two queries ahead, so two
+server processes build text while Python writes; both read one snapshot (REPEATABLE READ, the second
+adopting the first's exported snapshot, as pg_dump -j does). On SQLite one read transaction is the
+snapshot. Lines follow the index on (promotion_id, id): in id order, not promised.
 (Tried and slower on SQLite: two connections in two threads, and the queries on a thread of their own.)
 """
 
@@ -20,8 +21,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
+
+from psycopg import sql
 
 from promojobs.domain.timefmt import to_rfc3339
 from promojobs.store.database import Database
@@ -29,6 +33,7 @@ from promojobs.store.database import Database
 EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
 RANGE_IDS = 20_000
 PIPELINE_DEPTH = 2
+POSTGRES_CONNECTIONS = 2
 FORMULA_CHARACTERS = "=+-@\t\r"
 _FORMULA_STARTS = ", ".join(str(ord(c)) for c in FORMULA_CHARACTERS)
 
@@ -90,41 +95,62 @@ _POSTGRES = _queries("ascii", "strpos", "string_agg({line}, chr(10))", "%s", use
 def export_csv(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
     """The promotion's codes as CSV (header first), as of the moment the export starts."""
     yield EXPORT_HEADER.encode()
+    if database.is_postgres:
+        yield from _export_postgres(database, promotion_id)
+        return
     with database.read() as conn:
         raw: Any = conn.connection.dbapi_connection
-        if database.is_postgres:
+        yield from _ranges(_SQLITE, promotion_id, [lambda sql, params: raw.execute(sql, params)])
+
+
+def _export_postgres(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
+    """Ranges taken in turn by ``POSTGRES_CONNECTIONS`` connections that read one snapshot (the first
+    exports it, the others adopt it, as ``pg_dump -j`` does), so that several server processes build text
+    at once; each connection pipelined."""
+    with ExitStack() as stack:
+        raws: list[Any] = []
+        for index in range(POSTGRES_CONNECTIONS):
+            raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            with raw.pipeline():
-                yield from _ranges(
-                    _POSTGRES, promotion_id, lambda sql, params: raw.cursor().execute(sql, params)
-                )
-        else:
-            yield from _ranges(_SQLITE, promotion_id, lambda sql, params: raw.execute(sql, params))
+            if index == 0:
+                (snapshot,) = raw.execute("SELECT pg_export_snapshot()").fetchone()
+            else:
+                raw.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+            raws.append(raw)
+        for raw in raws:
+            stack.enter_context(raw.pipeline())
+        yield from _ranges(_POSTGRES, promotion_id, [_pipelined(raw) for raw in raws])
 
 
-def _ranges(
-    queries: _Queries, promotion_id: int, execute: Callable[[str, tuple[int, ...]], Any]
-) -> Generator[bytes, None, None]:
-    """Each range's lines in order, with up to ``PIPELINE_DEPTH`` queries sent ahead of the one read."""
-    first, last = execute(queries.span, (promotion_id,)).fetchone()
+def _pipelined(raw: Any) -> Execute:
+    def execute(query: str, params: tuple[int, ...]) -> Any:
+        return raw.cursor().execute(query, params)  # a cursor each: results wait on it in the pipeline
+
+    return execute
+
+
+Execute = Callable[[str, tuple[int, ...]], Any]
+
+
+def _ranges(queries: _Queries, promotion_id: int, executes: list[Execute]) -> Generator[bytes, None, None]:
+    """Each range's lines in order. Range i goes to connection i mod n; up to ``PIPELINE_DEPTH`` queries
+    per connection are sent ahead of the range being written."""
+    first, last = executes[0](queries.span, (promotion_id,)).fetchone()
     if first is None:
         return
-    sent: deque[tuple[tuple[int, int, int], Any]] = deque()
-    for start in range(first, last + 1, RANGE_IDS):
+    ahead = PIPELINE_DEPTH * len(executes)
+    sent: deque[tuple[Execute, tuple[int, int, int], Any]] = deque()
+    for index, start in enumerate(range(first, last + 1, RANGE_IDS)):
         params = (promotion_id, start, start + RANGE_IDS - 1)
-        sent.append((params, execute(queries.lines, params)))
-        if len(sent) > PIPELINE_DEPTH:
-            yield _stamped(queries, execute, *sent.popleft())
+        execute = executes[index % len(executes)]
+        sent.append((execute, params, execute(queries.lines, params)))
+        if len(sent) > ahead:
+            yield _stamped(queries, *sent.popleft())
     while sent:
-        yield _stamped(queries, execute, *sent.popleft())
+        yield _stamped(queries, *sent.popleft())
 
 
-def _stamped(
-    queries: _Queries,
-    execute: Callable[[str, tuple[int, ...]], Any],
-    params: tuple[int, int, int],
-    result: Any,
-) -> bytes:
+def _stamped(queries: _Queries, execute: Execute, params: tuple[int, int, int], result: Any) -> bytes:
     oldest, newest, lines = result.fetchone()
     if lines is None:
         return b""
