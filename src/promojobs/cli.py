@@ -19,6 +19,7 @@ from promojobs import bootstrap
 from promojobs.bootstrap import Container
 from promojobs.config import Settings
 from promojobs.domain.errors import Unavailable
+from promojobs.memory import limit_malloc_arenas
 from promojobs.store.database import normalise_url
 from promojobs.store.migrate import upgrade
 from promojobs.worker.runner import Worker
@@ -33,6 +34,7 @@ MAX_RETRY_DELAY_SECONDS = 5.0
 @click.group()
 def main() -> None:
     """promojobs: Elastic Path promotion codes and bulk code jobs, self-hosted."""
+    limit_malloc_arenas()  # before any thread starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
