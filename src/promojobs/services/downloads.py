@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ class DownloadLinks:
     lifetime_seconds: int
 
     def query(self, job_uuid: str, now: float | None = None) -> str:
-        expires = int((now if now is not None else time.time()) + self.lifetime_seconds)
+        # Rounded up: a link lives at least its lifetime (truncating gave a 1 s link anywhere from 0 to 1 s).
+        expires = math.ceil((now if now is not None else time.time()) + self.lifetime_seconds)
         return f"expires={expires}&signature={self._signature(job_uuid, expires)}"
 
     def verify(self, job_uuid: str, expires: str | None, signature: str | None) -> None:
