@@ -18,14 +18,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Protocol
 
 import psycopg
 from sqlalchemy.engine import make_url
 
 CHANNEL = "promojobs_changes"
-LISTENER_NAME = "promojobs-changes"
+LISTENER_NAME = f"promojobs-{CHANNEL}"  # the application_name of its LISTEN connection
 log = logging.getLogger("promojobs.changes")
 
 
@@ -129,27 +129,46 @@ class PostgresClock(LocalClock):
                 self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._listen()
-            except psycopg.Error as exc:
-                log.warning(
-                    "LISTEN %s lost (%s); answers are not reused until it is back", CHANNEL, type(exc)
-                )
-            self._listening = False
-            self._stop.wait(1.0)
+        listen(self._conninfo, CHANNEL, self._stop, self._on_notice, self._on_listening, self._on_lost)
 
-    def _listen(self) -> None:
-        with psycopg.connect(
-            self._conninfo, autocommit=True, connect_timeout=10, application_name=LISTENER_NAME
-        ) as conn:
-            conn.execute(f"LISTEN {CHANNEL}")
-            # Anything may have changed while nobody listened: versions from before are void.
-            self._remote += 1
-            self._listening = True
-            while not self._stop.is_set():
-                for _notice in conn.notifies(timeout=0.5):
-                    self._remote += 1
+    def _on_listening(self) -> None:
+        # Anything may have changed while nobody listened: versions from before are void.
+        self._remote += 1
+        self._listening = True
+
+    def _on_notice(self) -> None:
+        self._remote += 1
+
+    def _on_lost(self, exc: psycopg.Error) -> None:
+        self._listening = False
+        log.warning(
+            "LISTEN %s lost (%s); answers are not reused until it is back", CHANNEL, type(exc).__name__
+        )
+
+
+def listen(
+    conninfo: str,
+    channel: str,
+    stop: threading.Event,
+    on_notice: Callable[[], None],
+    on_listening: Callable[[], None],
+    on_lost: Callable[[psycopg.Error], None],
+) -> None:
+    """LISTEN on ``channel`` until ``stop``, calling ``on_notice`` per notification; reconnect a second after
+    the connection is lost. Shared by the read cache's clock and the workers' wakeup."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(
+                conninfo, autocommit=True, connect_timeout=10, application_name=f"promojobs-{channel}"
+            ) as conn:
+                conn.execute(f"LISTEN {channel}")
+                on_listening()
+                while not stop.is_set():
+                    for _notice in conn.notifies(timeout=0.5):
+                        on_notice()
+        except psycopg.Error as exc:
+            on_lost(exc)
+        stop.wait(1.0)
 
 
 def clock_for(url: str) -> ChangeClock:

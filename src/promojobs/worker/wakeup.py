@@ -13,6 +13,8 @@ import threading
 import psycopg
 from sqlalchemy import Connection, event
 
+from promojobs.store.changes import listen
+
 CHANNEL = "promojobs_tasks"
 log = logging.getLogger("promojobs.worker")
 
@@ -48,19 +50,10 @@ class PostgresListener:
         self.thread.start()
 
     def _run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self._listen()
-            except psycopg.Error as exc:
-                log.warning("LISTEN connection lost (%s); polling until it is back", type(exc).__name__)
-                self.stop.wait(1.0)
+        listen(self.conninfo, CHANNEL, self.stop, self.wakeup.set, lambda: None, self._on_lost)
 
-    def _listen(self) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute(f"LISTEN {CHANNEL}")
-            while not self.stop.is_set():
-                for _notice in conn.notifies(timeout=0.5, stop_after=1):
-                    self.wakeup.set()
+    def _on_lost(self, exc: psycopg.Error) -> None:
+        log.warning("LISTEN connection lost (%s); polling until it is back", type(exc).__name__)
 
 
 def psycopg_conninfo(sqlalchemy_url: str) -> str:
