@@ -1,115 +1,73 @@
 """A promotion's codes as CSV, streamed in pieces so memory stays flat at any size.
 
-Columns: ``code,uses,max_uses,consume_unit,user,created_at`` with a header row. A cell that starts with
-``= + - @``, a tab or a carriage return gets a leading quote, the OWASP defence against CSV injection
-(codes may start with ``-`` or ``@``, users with anything). Only ``user`` can hold a comma or a quote
-(codes cannot, and no field can hold a control character), so only it is ever quoted.
+The database builds the text (``export_lines``). Handing each row to Python costs more than the
+database's own work (and PostgreSQL's ``COPY … TO STDOUT`` hands over one row per message), so the export
+reads ranges of 20,000 ids, and one query per range returns the range's lines already joined. What keeps
+the database busy on both cores:
 
-The database builds the text. Handing each row to Python costs more than the database's own work (and
-PostgreSQL's ``COPY … TO STDOUT`` hands over one row per message), so the export reads ranges of 20,000
-ids: one query per range returns the range's lines already joined (``group_concat`` / ``string_agg``),
-one text per distinct ``created_at``, which Python then appends to every line with one ``str.replace``. A
-range's codes share one ``created_at`` or a few (a generation batch shares one; two workers interleave
-two), so the timestamp is formatted a handful of times per range instead of once per line.
-On PostgreSQL two connections take alternate ranges, each through a pipeline two queries ahead, so two
-server processes build text while Python writes; both read one snapshot (REPEATABLE READ, the second
-adopting the first's exported snapshot, as pg_dump -j does). On SQLite one read transaction is the
-snapshot. Ranges follow the index on (promotion_id, id); within a range, lines are grouped by creation
-time, each group in id order (not promised).
-(Tried and slower on SQLite: two connections in two threads, and the queries on a thread of their own.)
+- PostgreSQL: two connections take alternate ranges, each through a pipeline two queries ahead, so two
+  server processes build text while Python writes. Both read one snapshot (REPEATABLE READ, the second
+  adopting the first's exported snapshot, as pg_dump -j does).
+- SQLite builds text in the process that asks, and threads gain nothing (its allocator mutex serialises
+  them; measured slower), so the ids are cut into parts and a helper *process* (``export_part``) writes
+  each part but the first to a file of its own while this process streams the first; then the helpers'
+  files follow in order. SQLite cannot hand a snapshot to another process, so the export holds the write
+  lock (``BEGIN IMMEDIATE``) from before the helpers start until every part has begun its read
+  transaction: no commit can land in between, so all parts read the same state. Writers wait only for
+  the helpers' start (tens of milliseconds). A small export stays in one process.
+
+Ranges follow the index on (promotion_id, id); within a range on PostgreSQL, lines are grouped by
+creation time (each group in id order). Not promised.
 """
 
 from __future__ import annotations
 
-import re
+import os
+import subprocess
+import sys
+import tempfile
 from collections import deque
-from collections.abc import Callable, Generator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
 
 from psycopg import sql
 
-from promojobs.domain.timefmt import to_rfc3339
 from promojobs.store.database import Database
+from promojobs.store.export_lines import POSTGRES, SQLITE, Execute, sqlite_ranges, stamp_groups
+from promojobs.store.export_part import READY
 
 EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
 RANGE_IDS = 20_000
 PIPELINE_DEPTH = 2
 POSTGRES_CONNECTIONS = 2
-FORMULA_CHARACTERS = "=+-@\t\r"
-_FORMULA_STARTS = ", ".join(str(ord(c)) for c in FORMULA_CHARACTERS)
-_CODE_STARTING_A_FORMULA = re.compile("\n(?=[" + re.escape(FORMULA_CHARACTERS) + "])")
+# Parts of a SQLite export: one per core, each at least this many ranges (a helper costs ~30 ms to start).
+SQLITE_MAX_PARTS = min(os.cpu_count() or 1, 4)
+SQLITE_MIN_RANGES_PER_PART = 4
+HELPER_POLL_SECONDS = 0.25
+CHUNK_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class _Queries:
-    """Parameters: (promotion_id) for the span, (promotion_id, first id, last id) for the lines."""
-
-    span: str  # → min(id), max(id)
-    lines: str  # → one row per distinct created_at: created_at, its lines (each ending in a newline)
-
-
-def _queries(first_char: str, position: str, join: str, placeholder: str, use_format: bool) -> _Queries:
-    def guarded(column: str) -> str:
-        return (
-            f"CASE WHEN {first_char}({column}) IN ({_FORMULA_STARTS}) THEN '''' || {column} ELSE {column} END"
-        )
-
-    user = '"user"'
-    user_cell = (
-        f"CASE WHEN {user} IS NULL THEN NULL "
-        f"""WHEN {position}({user}, ',') > 0 OR {position}({user}, '"') > 0 """
-        f"""THEN '"' || replace({guarded(user)}, '"', '""') || '"' """
-        f"ELSE {guarded(user)} END"
-    )
-    # (expression, may be NULL, is text); created_at is appended in Python, once per distinct value
-    cells = [
-        ("code", False, True),  # guarded in Python: see _guard_codes
-        ("uses", True, False),
-        ("max_uses", True, False),
-        ("consume_unit", False, True),
-        (user_cell, True, True),
-    ]
-    if use_format:
-        # SQLite's format() costs half of a chain of || and renders NULL as nothing.
-        line = f"format('{','.join(['%s'] * len(cells))}\n', {', '.join(cell for cell, _, _ in cells)})"
-    else:  # on PostgreSQL the chain is the cheaper one
-        line = " || ',' || ".join(_as_text(*cell) for cell in cells) + " || '\n'"
-    p = placeholder
-    return _Queries(
-        span=f"SELECT min(id), max(id) FROM codes WHERE promotion_id = {p}",
-        lines=(
-            f"SELECT created_at, {join.format(line=line)} "
-            f"FROM codes WHERE promotion_id = {p} AND id BETWEEN {p} AND {p} GROUP BY created_at"
-        ),
-    )
-
-
-def _as_text(expression: str, nullable: bool, is_text: bool) -> str:
-    text = expression if is_text else f"CAST({expression} AS TEXT)"
-    return f"coalesce({text}, '')" if nullable else text
-
-
-_SQLITE = _queries("unicode", "instr", "group_concat({line}, '')", "?", use_format=True)
-_POSTGRES = _queries("ascii", "strpos", "string_agg({line}, '')", "%s", use_format=False)
+class ExportPartFailed(Exception):
+    """A SQLite export's helper process ended without writing its part."""
 
 
 def export_csv(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
-    """The promotion's codes as CSV (header first), as of the moment the export starts."""
+    """The promotion's codes as CSV (header first), as of the moment the export starts. Close the
+    generator to stop early: helper processes are stopped and connections released."""
     yield EXPORT_HEADER.encode()
     if database.is_postgres:
         yield from _export_postgres(database, promotion_id)
-        return
-    with database.read() as conn:
-        raw: Any = conn.connection.dbapi_connection
-        yield from _ranges(_SQLITE, promotion_id, [lambda sql, params: raw.execute(sql, params)])
+    else:
+        yield from _export_sqlite(database, promotion_id)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
 
 
 def _export_postgres(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
     """Ranges taken in turn by ``POSTGRES_CONNECTIONS`` connections that read one snapshot (the first
-    exports it, the others adopt it, as ``pg_dump -j`` does), so that several server processes build text
-    at once; each connection pipelined."""
+    exports it, the others adopt it, as ``pg_dump -j`` does); each connection pipelined."""
     with ExitStack() as stack:
         raws: list[Any] = []
         for index in range(POSTGRES_CONNECTIONS):
@@ -126,7 +84,7 @@ def _export_postgres(database: Database, promotion_id: int) -> Generator[bytes, 
             raws.append(raw)
         for raw in raws:
             stack.enter_context(raw.pipeline())
-        yield from _ranges(_POSTGRES, promotion_id, [_pipelined(raw) for raw in raws])
+        yield from _postgres_ranges(promotion_id, [_pipelined(raw) for raw in raws])
 
 
 def _pipelined(raw: Any) -> Execute:
@@ -136,39 +94,93 @@ def _pipelined(raw: Any) -> Execute:
     return execute
 
 
-Execute = Callable[[str, tuple[int, ...]], Any]
-
-
-def _ranges(queries: _Queries, promotion_id: int, executes: list[Execute]) -> Generator[bytes, None, None]:
+def _postgres_ranges(promotion_id: int, executes: list[Execute]) -> Iterator[bytes]:
     """Each range's lines in order. Range i goes to connection i mod n; up to ``PIPELINE_DEPTH`` queries
     per connection are sent ahead of the range being written."""
-    first, last = executes[0](queries.span, (promotion_id,)).fetchone()
+    first, last = executes[0](POSTGRES.span, (promotion_id,)).fetchone()
     if first is None:
         return
     ahead = PIPELINE_DEPTH * len(executes)
     sent: deque[Any] = deque()
     for index, start in enumerate(range(first, last + 1, RANGE_IDS)):
         execute = executes[index % len(executes)]
-        sent.append(execute(queries.lines, (promotion_id, start, start + RANGE_IDS - 1)))
+        sent.append(execute(POSTGRES.lines, (promotion_id, start, start + RANGE_IDS - 1)))
         if len(sent) > ahead:
-            yield _stamped(sent.popleft().fetchall())
+            yield stamp_groups(sent.popleft().fetchall())
     while sent:
-        yield _stamped(sent.popleft().fetchall())
+        yield stamp_groups(sent.popleft().fetchall())
 
 
-def _stamped(groups: list[tuple[int, str]]) -> bytes:
-    """A range's lines with each group's timestamp appended to its lines: only a line's end is a newline
-    (no cell holds one), so one replace per group is exact."""
-    return "".join(
-        _guard_codes(lines).replace("\n", f",{to_rfc3339(micros)}\n") for micros, lines in sorted(groups)
-    ).encode()
+# --- SQLite -------------------------------------------------------------------------------------------
 
 
-def _guard_codes(lines: str) -> str:
-    """The formula guard for the first cell, the code, on the whole text at once: a code starts each line
-    and holds no newline, so a newline followed by a formula character is always a code's first character.
-    (The user cell is guarded in SQL: a quoted user may hold ",=", so its start cannot be told apart.)
-    One regular expression pass: ten times faster than a str.replace per character (the profile had the
-    replaces at 16-28 % of the export)."""
-    guarded = _CODE_STARTING_A_FORMULA.sub("\n'", lines)
-    return "'" + guarded if lines[0] in FORMULA_CHARACTERS else guarded
+def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
+    with ExitStack() as stack:
+        with database.write() as lock:  # no commit can land until every part has its snapshot
+            locked: Any = lock.connection.dbapi_connection
+            first, last = locked.execute(SQLITE.span, (promotion_id,)).fetchone()
+            if first is None:
+                return
+            parts = _parts(first, last)
+            path = str(database.engine.url.database)
+            helpers = [stack.enter_context(_helper(path, promotion_id, part)) for part in parts[1:]]
+            for helper in helpers:
+                helper.wait_ready()
+            raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
+            raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # this part's snapshot starts here
+        yield from sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS)
+        for helper in helpers:
+            yield from helper.pieces()
+
+
+def _parts(first: int, last: int) -> list[tuple[int, int]]:
+    """(first id, last id) of each part: whole ranges, as evenly as they divide."""
+    ranges = (last - first) // RANGE_IDS + 1
+    count = max(1, min(SQLITE_MAX_PARTS, ranges // SQLITE_MIN_RANGES_PER_PART))
+    bounds = [first + (ranges * i // count) * RANGE_IDS for i in range(count)] + [last + 1]
+    return [(bounds[i], bounds[i + 1] - 1) for i in range(count)]
+
+
+class _Helper:
+    def __init__(self, process: subprocess.Popen[bytes], out: IO[bytes]) -> None:
+        self.process = process
+        self.out = out
+
+    def wait_ready(self) -> None:
+        assert self.process.stdout is not None
+        if self.process.stdout.read(len(READY)) != READY:
+            raise ExportPartFailed(f"an export helper ended before it started (exit {self.process.wait()})")
+
+    def pieces(self) -> Iterator[bytes]:
+        """Its part, once written; empty pieces while it works, so that the caller's heartbeat goes on."""
+        while True:
+            try:
+                code = self.process.wait(timeout=HELPER_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                yield b""
+        if code != 0:
+            raise ExportPartFailed(f"an export helper failed (exit {code})")
+        self.out.seek(0)
+        while chunk := self.out.read(CHUNK_BYTES):
+            yield chunk
+
+
+@contextmanager
+def _helper(path: str, promotion_id: int, part: tuple[int, int]) -> Iterator[_Helper]:
+    """A helper process writing ``part`` into an unlinked temporary file (nothing to clean up after a
+    crash); stopped when the export ends, however it ends."""
+    with tempfile.TemporaryFile() as out:
+        arguments = [path, promotion_id, *part, RANGE_IDS, out.fileno()]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "promojobs.store.export_part", *map(str, arguments)],
+            stdout=subprocess.PIPE,
+            pass_fds=(out.fileno(),),
+        )
+        try:
+            yield _Helper(process, out)
+        finally:
+            process.kill()
+            process.wait()
+            assert process.stdout is not None
+            process.stdout.close()

@@ -1,0 +1,197 @@
+"""A SQLite export in several processes (store/export.py, store/export_part.py): the parts read one
+snapshot, the file holds every code once, and no helper process outlives its export or its worker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promojobs.domain.timefmt import to_rfc3339
+from promojobs.store import export as export_store
+from promojobs.store.database import Database
+from promojobs.store.migrate import upgrade
+
+PROMOTION = 1
+BASE_MICROS = 1_767_225_600_000_000  # 2026-01-01
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'export.sqlite3'}")
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def helpers(monkeypatch: pytest.MonkeyPatch) -> list[export_store._Helper]:
+    """Three parts even for small exports; the helpers started, as they start, each 50 ms slow to start
+    (a busy machine: it widens the moment the parts' snapshots are taken in)."""
+    monkeypatch.setattr(export_store, "SQLITE_MAX_PARTS", 3)
+    monkeypatch.setattr(export_store, "SQLITE_MIN_RANGES_PER_PART", 1)
+    started: list[export_store._Helper] = []
+    real = export_store._helper
+
+    def recorded(*args: Any) -> AbstractContextManager[export_store._Helper]:
+        manager = real(*args)
+        started.append(manager.__enter__())
+        time.sleep(0.05)
+        return _Entered(manager, started[-1])
+
+    monkeypatch.setattr(export_store, "_helper", recorded)
+    return started
+
+
+class _Entered:
+    def __init__(self, manager: AbstractContextManager[export_store._Helper], value: Any) -> None:
+        self.manager, self.value = manager, value
+
+    def __enter__(self) -> Any:
+        return self.value
+
+    def __exit__(self, *exc: Any) -> None:
+        self.manager.__exit__(*exc)
+
+
+def _fill(database: Database, count: int) -> list[str]:
+    """``count`` codes; ``created_at`` changes every 7 codes, so ranges hold several."""
+    codes = [f"P-{i:06d}" for i in range(count)]
+    path = str(database.engine.url.database)
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            'INSERT INTO codes (store_id, promotion_id, job_id, code, uses, max_uses, consume_unit, "user", '
+            "created_at) VALUES (1, ?, NULL, ?, NULL, NULL, 'per_cart', NULL, ?)",
+            [(PROMOTION, code, BASE_MICROS + i // 7) for i, code in enumerate(codes)],
+        )
+    return codes
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode())))[1:]
+
+
+def test_parts__the_file_holds_every_code_once_in_id_order_with_its_time(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_store, "RANGE_IDS", 10)
+    codes = _fill(database, 1000)
+    rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+    assert len(helpers) == 2
+    assert [row[0] for row in rows] == codes
+    assert [row[5] for row in rows] == [to_rfc3339(BASE_MICROS + i // 7) for i in range(1000)]
+
+
+def test_parts__read_one_snapshot_while_another_process_deletes(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A writer deletes codes k and k + half in one commit each, a commit every few milliseconds: any
+    # file taken from parts that read different moments breaks a pair. The export holds the write lock
+    # until every part has its snapshot, so the writer waits instead.
+    monkeypatch.setattr(export_store, "RANGE_IDS", 100)
+    count = 10_000
+    half = count // 2
+    codes = _fill(database, count)
+    stop, deleted = threading.Event(), [0]
+
+    def delete_pairs() -> None:
+        with sqlite3.connect(str(database.engine.url.database), timeout=30, isolation_level=None) as conn:
+            for k in range(half):
+                if stop.is_set():
+                    return
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM codes WHERE code IN (?, ?)", (codes[k], codes[k + half]))
+                conn.execute("COMMIT")
+                deleted[0] += 1
+                time.sleep(0.002)  # room for the export's BEGIN IMMEDIATE (SQLite's busy wait polls)
+
+    writer = threading.Thread(target=delete_pairs)
+    writer.start()
+    try:
+        while deleted[0] < 10:
+            time.sleep(0.001)
+        data = b"".join(export_store.export_csv(database, PROMOTION))
+    finally:
+        stop.set()
+        writer.join()
+    assert len(helpers) == 2
+    present = {row[0] for row in _rows(data)}
+    broken = [k for k in range(half) if (codes[k] in present) != (codes[k + half] in present)]
+    assert broken == []
+    assert 0 < len(present) < count  # the writer did run before and after the snapshot
+
+
+def _started(
+    database: Database, monkeypatch: pytest.MonkeyPatch, count: int, range_ids: int
+) -> Generator[bytes, None, None]:
+    """An export of ``count`` codes, read up to its first range: its helpers are running."""
+    monkeypatch.setattr(export_store, "RANGE_IDS", range_ids)
+    _fill(database, count)
+    pieces = export_store.export_csv(database, PROMOTION)
+    next(pieces), next(pieces)  # the header, then the first range
+    return pieces
+
+
+def test_closing_the_export__stops_its_helpers(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pieces = _started(database, monkeypatch, count=2000, range_ids=10)
+    processes = [helper.process for helper in helpers]
+    pieces.close()
+    assert len(processes) == 2
+    assert all(process.returncode is not None for process in processes)
+
+
+def test_a_helper_killed__fails_the_export(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pieces = _started(database, monkeypatch, count=20_000, range_ids=1)
+    for helper in helpers:
+        os.kill(helper.process.pid, signal.SIGKILL)
+    with pytest.raises(export_store.ExportPartFailed, match="exit -9"):
+        b"".join(pieces)
+
+
+def test_a_helper__stops_when_its_worker_is_gone(database: Database, tmp_path: Path) -> None:
+    # A worker that starts a helper and dies at once (os._exit: as if killed); the helper has work for
+    # seconds (20,000 ranges of one id) and must stop on its own, its file unfinished.
+    count = 20_000
+    _fill(database, count)
+    out = tmp_path / "part.csv"
+    worker = (
+        "import os, subprocess, sys\n"
+        f"fd = os.open({str(out)!r}, os.O_WRONLY | os.O_CREAT)\n"
+        "helper = subprocess.Popen([sys.executable, '-m', 'promojobs.store.export_part', "
+        f"{str(database.engine.url.database)!r}, '{PROMOTION}', '1', '{count}', '1', str(fd)], "
+        "stdout=subprocess.PIPE, pass_fds=(fd,))\n"
+        "assert helper.stdout.read(1) == b'r'\n"
+        "print(helper.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", worker], capture_output=True, check=True, text=True)
+    pid = int(ran.stdout)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+    assert 0 < len(out.read_bytes().splitlines()) < count
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped
+    except FileNotFoundError:
+        return False
