@@ -165,8 +165,9 @@ def test_a_helper_killed__fails_the_export(
 
 
 def test_a_helper__stops_when_its_worker_is_gone(database: Database, tmp_path: Path) -> None:
-    # A worker that starts a helper and dies at once (os._exit: as if killed); the helper has work for
-    # seconds (20,000 ranges of one id) and must stop on its own, its file unfinished.
+    # A worker that starts a helper and dies (os._exit: as if killed) once the helper has written its first
+    # lines; the helper has work for seconds (20,000 ranges of one id) and must stop on its own, its file
+    # unfinished.
     count = 20_000
     _fill(database, count)
     out = tmp_path / "part.csv"
@@ -177,6 +178,7 @@ def test_a_helper__stops_when_its_worker_is_gone(database: Database, tmp_path: P
         f"{str(database.engine.url.database)!r}, '{PROMOTION}', '1', '{count}', '1', str(fd)], "
         "stdout=subprocess.PIPE, pass_fds=(fd,))\n"
         "assert helper.stdout.read(1) == b'r'\n"
+        f"while os.path.getsize({str(out)!r}) == 0: pass\n"  # it has written its first lines
         "print(helper.pid, flush=True)\n"
         "os._exit(0)\n"
     )

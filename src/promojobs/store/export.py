@@ -23,6 +23,7 @@ creation time (each group in id order). Not promised.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -116,19 +117,27 @@ def _postgres_ranges(promotion_id: int, executes: list[Execute]) -> Iterator[byt
 
 def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
     with ExitStack() as stack:
-        with database.write() as lock:  # no commit can land until every part has its snapshot
-            locked: Any = lock.connection.dbapi_connection
-            first, last = locked.execute(SQLITE.span, (promotion_id,)).fetchone()
-            if first is None:
-                return
-            parts = _parts(first, last)
-            path = str(database.engine.url.database)
-            helpers = [stack.enter_context(_helper(path, promotion_id, part)) for part in parts[1:]]
-            for helper in helpers:
-                helper.wait_ready()
-            raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
-            raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # this part's snapshot starts here
-        yield from sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS)
+        # Closing ``lock`` ends an empty write transaction. While it is open no commit can land, so this
+        # part's snapshot (taken now) and every helper's (taken as each starts) are one state. It closes as
+        # soon as every helper has its snapshot; meanwhile this part is already being read.
+        lock = stack.enter_context(ExitStack())
+        lock.enter_context(database.write())
+        raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
+        first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # this part's snapshot starts here
+        if first is None:
+            return
+        parts = _parts(first, last)
+        path = str(database.engine.url.database)
+        helpers = [stack.enter_context(_helper(path, promotion_id, part)) for part in parts[1:]]
+        if not helpers:
+            lock.close()
+        for piece in sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS):
+            if all(helper.ready(wait=False) for helper in helpers):
+                lock.close()
+            yield piece
+        for helper in helpers:
+            helper.ready(wait=True)
+        lock.close()
         for helper in helpers:
             yield from helper.pieces()
 
@@ -145,11 +154,19 @@ class _Helper:
     def __init__(self, process: subprocess.Popen[bytes], out: IO[bytes]) -> None:
         self.process = process
         self.out = out
+        self.has_snapshot = False
 
-    def wait_ready(self) -> None:
-        assert self.process.stdout is not None
-        if self.process.stdout.read(len(READY)) != READY:
-            raise ExportPartFailed(f"an export helper ended before it started (exit {self.process.wait()})")
+    def ready(self, wait: bool) -> bool:
+        """Whether it has begun its read transaction (its snapshot); ``wait``: until it has."""
+        if not self.has_snapshot:
+            assert self.process.stdout is not None
+            ready = self.process.stdout.fileno()
+            if wait or select.select([ready], [], [], 0)[0]:
+                if os.read(ready, len(READY)) != READY:
+                    code = self.process.wait()
+                    raise ExportPartFailed(f"an export helper ended before it started (exit {code})")
+                self.has_snapshot = True
+        return self.has_snapshot
 
     def pieces(self) -> Iterator[bytes]:
         """Its part, once written; empty pieces while it works, so that the caller's heartbeat goes on."""
