@@ -17,7 +17,8 @@ one), never once per line:
   ``stamp_groups`` appends it to each group's lines with one replace.
 - SQLite groups by sorting, which costs more than the time cell itself (callgrind: 7.5k instructions a
   row grouped against 6.0k), so its lines end in ``created_at`` as an integer and ``stamp_times``
-  replaces each distinct integer; a range holding several asks for them with a second, cheap query.
+  replaces each distinct integer: the range's oldest and newest, and only if a line is left unstamped
+  (three times or more in one range), the others, found by a second, cheap query.
 """
 
 from __future__ import annotations
@@ -108,16 +109,20 @@ def sqlite_ranges(
         oldest, newest, lines = execute(SQLITE.lines, params).fetchone()
         if lines is None:
             continue
-        times = [oldest] if oldest == newest else [t for (t,) in execute(SQLITE.times, params).fetchall()]
-        yield _stamp_times(lines, times)
+        lines = _stamp_times(guard_codes(lines), {oldest, newest})
+        # A range across one batch boundary holds just these two times. A line whose time is still its
+        # integer ends in a digit, a stamped one in "Z": two counts (fast scans) tell whether a third
+        # time is left, and only then is it worth a second query.
+        if oldest != newest and lines.count("Z\n") != lines.count("\n"):
+            lines = _stamp_times(lines, {t for (t,) in execute(SQLITE.times, params).fetchall()})
+        yield lines.encode()
 
 
-def _stamp_times(lines: str, times: list[int]) -> bytes:
-    lines = guard_codes(lines)
+def _stamp_times(lines: str, times: set[int]) -> str:
     for micros in times:
         # Only the last cell is followed by a newline, and no cell holds one: the match is exact.
         lines = lines.replace(f",{micros}\n", f",{to_rfc3339(micros)}\n")
-    return lines.encode()
+    return lines
 
 
 def guard_codes(lines: str) -> str:
