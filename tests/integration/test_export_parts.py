@@ -197,3 +197,18 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped
     except FileNotFoundError:
         return False
+
+
+def test_parts__whole_ranges_as_even_as_they_divide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(export_store, "RANGE_IDS", 10)
+    monkeypatch.setattr(export_store, "SQLITE_MAX_PARTS", 3)
+    monkeypatch.setattr(export_store, "SQLITE_MIN_RANGES_PER_PART", 1)
+    assert export_store._parts(1, 95) == [(1, 30), (31, 60), (61, 95)]
+    monkeypatch.setattr(export_store, "SQLITE_MIN_RANGES_PER_PART", 4)
+    assert export_store._parts(1, 95) == [(1, 50), (51, 95)]
+    assert export_store._parts(1, 35) == [(1, 35)]
+
+
+def test_no_helpers__for_a_database_without_a_file_name() -> None:
+    assert export_store._can_start_helpers("/var/lib/promojobs/promojobs.sqlite3")
+    assert not any(map(export_store._can_start_helpers, (None, "", ":memory:", "file:x?mode=memory")))

@@ -126,9 +126,9 @@ def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, No
         first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # this part's snapshot starts here
         if first is None:
             return
-        parts = _parts(first, last)
-        path = str(database.engine.url.database)
-        helpers = [stack.enter_context(_helper(path, promotion_id, part)) for part in parts[1:]]
+        path = database.engine.url.database
+        parts: list[tuple[int, int]] = _parts(first, last) if _can_start_helpers(path) else [(first, last)]
+        helpers = [stack.enter_context(_helper(str(path), promotion_id, part)) for part in parts[1:]]
         if not helpers:
             lock.close()
         for piece in sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS):
@@ -140,6 +140,12 @@ def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, No
         lock.close()
         for helper in helpers:
             yield from helper.pieces()
+
+
+def _can_start_helpers(path: str | None) -> bool:
+    """A helper opens the database by its file name with this interpreter: an in-memory database has none,
+    and an embedding program may have no interpreter to start."""
+    return path not in (None, "", ":memory:") and not str(path).startswith("file:") and bool(sys.executable)
 
 
 def _parts(first: int, last: int) -> list[tuple[int, int]]:
