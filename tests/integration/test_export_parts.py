@@ -4,6 +4,7 @@ snapshot, the file holds every code once, and no helper process outlives its exp
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import signal
@@ -162,6 +163,21 @@ def test_a_helper_killed__fails_the_export(
         os.kill(helper.process.pid, signal.SIGKILL)
     with pytest.raises(export_store.ExportPartFailed, match="exit -9"):
         b"".join(pieces)
+
+
+def test_a_helper_that_cannot_write__fails_the_export_with_the_reason(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The helper's file refuses writes (as a full disk would): the export raises the OSError itself, which
+    # the worker turns into the job's readable error, as for its own file.
+    monkeypatch.setattr(export_store, "RANGE_IDS", 10)
+    (tmp_path / "part").write_bytes(b"")
+    monkeypatch.setattr(export_store, "_temporary_file", lambda _dir: (tmp_path / "part").open("rb"))
+    _fill(database, 200)
+    with pytest.raises(OSError) as raised:
+        b"".join(export_store.export_csv(database, PROMOTION))
+    assert raised.value.errno == errno.EBADF
+    assert len(helpers) == 2
 
 
 def test_a_helper__stops_when_its_worker_is_gone(database: Database, tmp_path: Path) -> None:

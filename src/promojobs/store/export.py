@@ -36,15 +36,16 @@ from psycopg import sql
 
 from promojobs.store.database import Database
 from promojobs.store.export_lines import POSTGRES, SQLITE, Execute, sqlite_ranges, stamp_groups
-from promojobs.store.export_part import READY
+from promojobs.store.export_part import READY, WRITE_FAILED
 
 EXPORT_HEADER = "code,uses,max_uses,consume_unit,user,created_at\n"
 RANGE_IDS = 20_000
 PIPELINE_DEPTH = 2
 POSTGRES_CONNECTIONS = 2
-# Parts of a SQLite export: one per core, each at least this many ranges (a helper costs ~30 ms to start).
+# Parts of a SQLite export: one per core, each at least this many ranges: a helper costs 50-100 ms to start,
+# so an export of fewer than ~300,000 codes stays in one process.
 SQLITE_MAX_PARTS = min(os.cpu_count() or 1, 4)
-SQLITE_MIN_RANGES_PER_PART = 4
+SQLITE_MIN_RANGES_PER_PART = 8
 HELPER_POLL_SECONDS = 0.25
 CHUNK_BYTES = 1 << 20
 
@@ -176,12 +177,18 @@ class _Helper:
 
     def pieces(self) -> Iterator[bytes]:
         """Its part, once written; empty pieces while it works, so that the caller's heartbeat goes on."""
-        while True:
-            try:
-                code = self.process.wait(timeout=HELPER_POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
+        assert self.process.stdout is not None
+        # Its stdout reaches end of file when it exits: select wakes at once, where Popen.wait would poll.
+        said = b""
+        while (chunk := _read_when_ready(self.process.stdout.fileno(), HELPER_POLL_SECONDS)) != b"":
+            if chunk is None:
                 yield b""
+            else:
+                said += chunk
+        code = self.process.wait()
+        if code == WRITE_FAILED:  # an OSError, so that the job fails as for the worker's own file
+            error = int(said or 0)
+            raise OSError(error, os.strerror(error))
         if code != 0:
             raise ExportPartFailed(f"an export helper failed (exit {code})")
         self.out.seek(0)
@@ -189,11 +196,24 @@ class _Helper:
             yield chunk
 
 
+def _read_when_ready(fd: int, timeout: float) -> bytes | None:
+    """What ``fd`` has (empty at end of file), or None after ``timeout`` seconds of nothing."""
+    if select.select([fd], [], [], timeout)[0]:
+        return os.read(fd, 64)
+    return None
+
+
+def _temporary_file(directory: str) -> IO[bytes]:
+    return tempfile.TemporaryFile(dir=directory)
+
+
 @contextmanager
 def _helper(path: str, promotion_id: int, part: tuple[int, int]) -> Iterator[_Helper]:
     """A helper process writing ``part`` into an unlinked temporary file (nothing to clean up after a
     crash); stopped when the export ends, however it ends."""
-    with tempfile.TemporaryFile() as out:
+    # Beside the database, not in /tmp: a tmpfs there would hold the part in memory, and the database's
+    # disk is one the operator sized for data.
+    with _temporary_file(os.path.dirname(os.path.abspath(path))) as out:
         arguments = [path, promotion_id, *part, RANGE_IDS, out.fileno()]
         process = subprocess.Popen(
             [sys.executable, "-m", "promojobs.store.export_part", *map(str, arguments)],

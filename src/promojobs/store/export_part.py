@@ -19,6 +19,8 @@ import sys
 from promojobs.store.export_lines import sqlite_ranges
 
 READY = b"r"
+WRITE_FAILED = 2  # exit status; stdout then holds the errno after READY
+WORKER_GONE = 1
 CACHE_KIB = 64 * 1024  # as the service's own connections (store.database)
 
 
@@ -28,17 +30,23 @@ def main(argv: list[str]) -> int:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     conn.execute("BEGIN")
-    conn.execute(
-        "SELECT 1 FROM codes LIMIT 1"
-    ).fetchall()  # the read transaction, and its snapshot, start here
-    sys.stdout.buffer.write(READY)
-    sys.stdout.buffer.flush()
-    with os.fdopen(fd, "wb") as out:
-        for piece in sqlite_ranges(conn.execute, promotion_id, first, last, range_ids):
-            if os.getppid() != parent:  # the worker died: nobody will read this file
-                return 1
-            out.write(piece)
+    conn.execute("SELECT 1 FROM codes LIMIT 1").fetchall()  # the snapshot starts with this first read
+    _say(READY)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for piece in sqlite_ranges(conn.execute, promotion_id, first, last, range_ids):
+                if os.getppid() != parent:  # the worker died: nobody will read this file
+                    return WORKER_GONE
+                out.write(piece)
+    except OSError as exc:  # the disk is full, say: the worker fails the job with the reason
+        _say(str(exc.errno or 0).encode())
+        return WRITE_FAILED
     return 0
+
+
+def _say(message: bytes) -> None:
+    sys.stdout.buffer.write(message)
+    sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":
