@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -202,6 +203,27 @@ def test_unsupported_grant_type__is_400(server: LiveServer) -> None:
             server, grant_type=grant_type, client_id=client.client_id, client_secret=client.client_secret
         )
         assert_ep_error(response, 400)
+
+
+def test_token_form_field_given_twice__is_400_and_no_token(server: LiveServer) -> None:
+    client = new_client(server)
+    fields = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client.client_id),
+        ("client_secret", client.client_secret),
+    ]
+    for twice in ("client_id", "client_secret", "grant_type"):
+        value = "other" if twice != "client_id" else client.client_id
+        body = urlencode([*fields, (twice, value)])
+        response = httpx.post(
+            f"{server.base_url}/oauth/access_token",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=60,
+        )
+        assert_ep_error(response, 400)
+        assert twice in response.json()["errors"][0]["detail"]
+    assert request_token(server, **dict(fields)).status_code == 200
 
 
 def test_token_request_as_json__is_refused_the_form_is_required(server: LiveServer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from promojobs.api.deps import ContainerDep, json_response
@@ -15,7 +15,16 @@ router = APIRouter(tags=["authentication"])
 MAX_FIELD_CHARS = 200
 
 
-@router.post("/oauth/access_token", response_model=TokenResponse)
+async def _each_field_once(request: Request) -> None:
+    """A field sent twice is refused: which of the two a server reads differs (FastAPI takes the last),
+    and an ambiguous credential is one a proxy in front may have checked differently."""
+    form = await request.form()  # parsed once: the Form() parameters reuse it
+    for name in dict.fromkeys(form.keys()):
+        if len(form.getlist(name)) > 1:
+            raise ValidationFailed(f"{name} is given more than once", source=name, title="Bad Request")
+
+
+@router.post("/oauth/access_token", response_model=TokenResponse, dependencies=[Depends(_each_field_once)])
 def access_token(
     request: Request,
     container: ContainerDep,
