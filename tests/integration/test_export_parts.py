@@ -121,17 +121,23 @@ def test_parts__read_one_snapshot_while_another_process_deletes(
     writer = threading.Thread(target=delete_pairs)
     writer.start()
     try:
-        while deleted[0] < 10:
+        deadline = time.monotonic() + 10
+        while deleted[0] < 10 and writer.is_alive() and time.monotonic() < deadline:
             time.sleep(0.001)
+        assert deleted[0] >= 10, "the writer did not start"
         data = b"".join(export_store.export_csv(database, PROMOTION))
+        present = {row[0] for row in _rows(data)}
+        missing_pairs = (count - len(present)) // 2
+        while deleted[0] <= missing_pairs and writer.is_alive() and time.monotonic() < deadline + 10:
+            time.sleep(0.001)
     finally:
         stop.set()
         writer.join()
     assert len(helpers) == 2
-    present = {row[0] for row in _rows(data)}
     broken = [k for k in range(half) if (codes[k] in present) != (codes[k + half] in present)]
     assert broken == []
-    assert 0 < len(present) < count  # the writer did run before and after the snapshot
+    assert 0 < len(present) < count  # the writer ran before the snapshot
+    assert deleted[0] > missing_pairs  # and after it: more pairs gone than the file misses
 
 
 def _started(
@@ -209,10 +215,11 @@ def test_a_helper__stops_when_its_worker_is_gone(database: Database, tmp_path: P
 
 def _alive(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped
-    except FileNotFoundError:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout
+    return bool(state.strip()) and not state.strip().startswith("Z")  # a zombie has stopped
 
 
 def test_parts__whole_ranges_as_even_as_they_divide(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -228,3 +235,59 @@ def test_parts__whole_ranges_as_even_as_they_divide(monkeypatch: pytest.MonkeyPa
 def test_no_helpers__for_a_database_without_a_file_name() -> None:
     assert export_store._can_start_helpers("/var/lib/promojobs/promojobs.sqlite3")
     assert not any(map(export_store._can_start_helpers, (None, "", ":memory:", "file:x?mode=memory")))
+
+
+def test_once_the_first_lines_are_out__writers_are_not_kept_waiting(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The write lock that lines the parts' snapshots up is let go before anything is handed out: the
+    # worker's heartbeat writes between pieces, and would otherwise wait for its own lock.
+    pieces = _started(database, monkeypatch, count=2000, range_ids=10)
+    assert len(helpers) == 2
+    with sqlite3.connect(str(database.engine.url.database), timeout=0, isolation_level=None) as conn:
+        conn.execute("BEGIN IMMEDIATE")  # "database is locked" at once if the export still held it
+        conn.execute("ROLLBACK")
+    pieces.close()
+
+
+def test_write_lock_held_elsewhere__the_export_goes_on_in_one_process(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_store, "RANGE_IDS", 10)
+    monkeypatch.setattr(export_store, "LOCK_WAIT_SECONDS", 0.1)
+    codes = _fill(database, 1000)
+    with sqlite3.connect(str(database.engine.url.database), isolation_level=None) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+        writer.execute("ROLLBACK")
+    assert helpers == []
+    assert [row[0] for row in rows] == codes
+
+
+def test_helpers_slow_to_start__the_export_goes_on_in_one_process(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_store, "RANGE_IDS", 10)
+    monkeypatch.setattr(export_store, "HELPER_START_SECONDS", 0.0)
+    codes = _fill(database, 1000)
+    rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+    assert [row[0] for row in rows] == codes
+    assert len(helpers) == 2
+    assert all(helper.process.returncode is not None for helper in helpers)  # stopped, not left running
+
+
+def test_a_range_of_codes_each_with_its_own_time__every_line_stamped(
+    database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Codes added one request at a time each have their own created_at: one pass stamps them all.
+    monkeypatch.setattr(export_store, "RANGE_IDS", 100)
+    path = str(database.engine.url.database)
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO codes (store_id, promotion_id, code, consume_unit, created_at) "
+            "VALUES (1, ?, ?, ?, ?)",
+            [(PROMOTION, f"T-{i:05d}", "per_item", BASE_MICROS + i * 1000) for i in range(3000)],
+        )
+    rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+    assert [row[5] for row in rows] == [to_rfc3339(BASE_MICROS + i * 1000) for i in range(3000)]
+    assert len(helpers) == 2

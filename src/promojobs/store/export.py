@@ -22,11 +22,14 @@ creation time (each group in id order). Not promised.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
@@ -47,7 +50,11 @@ POSTGRES_CONNECTIONS = 2
 SQLITE_MAX_PARTS = min(os.cpu_count() or 1, 4)
 SQLITE_MIN_RANGES_PER_PART = 8
 HELPER_POLL_SECONDS = 0.25
+# The export waits this long for the write lock, then for its helpers; past either it goes on alone.
+LOCK_WAIT_SECONDS = 2.0
+HELPER_START_SECONDS = 3.0
 CHUNK_BYTES = 1 << 20
+log = logging.getLogger("promojobs.worker")
 
 
 class ExportPartFailed(Exception):
@@ -117,30 +124,78 @@ def _postgres_ranges(promotion_id: int, executes: list[Execute]) -> Iterator[byt
 
 
 def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
-    with ExitStack() as stack:
-        # Closing ``lock`` ends an empty write transaction. While it is open no commit can land, so this
-        # part's snapshot (taken now) and every helper's (taken as each starts) are one state. It closes as
-        # soon as every helper has its snapshot; meanwhile this part is already being read.
-        lock = stack.enter_context(ExitStack())
-        lock.enter_context(database.write())
-        raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
-        first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # this part's snapshot starts here
+    path = database.engine.url.database
+    with database.read() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()
         if first is None:
             return
-        path = database.engine.url.database
-        parts: list[tuple[int, int]] = _parts(first, last) if _can_start_helpers(path) else [(first, last)]
-        helpers = [stack.enter_context(_helper(str(path), promotion_id, part)) for part in parts[1:]]
-        if not helpers:
-            lock.close()
-        for piece in sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS):
-            if all(helper.ready(wait=False) for helper in helpers):
-                lock.close()
-            yield piece
-        for helper in helpers:
-            helper.ready(wait=True)
-        lock.close()
+        if not _can_start_helpers(path) or len(_parts(first, last)) == 1:
+            yield from sqlite_ranges(raw.execute, promotion_id, first, last, RANGE_IDS)
+            return
+    yield from _export_sqlite_in_parts(database, promotion_id, str(path))
+
+
+def _export_sqlite_in_parts(database: Database, promotion_id: int, path: str) -> Generator[bytes, None, None]:
+    """The parts read one state: while this process holds the write lock (an empty write transaction) no
+    commit can land, so its snapshot and every helper's, all taken before the lock is let go, are the
+    same. Nothing is yielded while the lock is held: the caller's heartbeat writes, and would wait for it.
+    If the lock or a helper is slow to come (``LOCK_WAIT_SECONDS``, ``HELPER_START_SECONDS``), or a helper
+    cannot start, the export goes on in this process alone."""
+    with ExitStack() as stack:
+        raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
+        helpers: list[_Helper] = []
+        with _write_lock(path) as locked:
+            first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # the snapshot starts here
+            if first is None:
+                return
+            parts = _parts(first, last)
+            if locked:
+                helpers = _started_helpers(stack, path, promotion_id, parts[1:])
+            if not helpers:
+                parts = [(first, last)]
+        yield from sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS)
         for helper in helpers:
             yield from helper.pieces()
+
+
+@contextmanager
+def _write_lock(path: str) -> Iterator[bool]:
+    """SQLite's write lock on a connection of its own, waited for at most ``LOCK_WAIT_SECONDS``; yields
+    whether it was taken."""
+    conn = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
+    try:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # busy: other writers hold it
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def _started_helpers(
+    stack: ExitStack, path: str, promotion_id: int, parts: list[tuple[int, int]]
+) -> list[_Helper]:
+    """Helpers for ``parts``, each with its snapshot; none if one could not start in time (they are
+    stopped, and the caller reads everything itself)."""
+    deadline = time.monotonic() + HELPER_START_SECONDS
+    with ExitStack() as starting:
+        try:
+            helpers = [starting.enter_context(_helper(path, promotion_id, part)) for part in parts]
+            if all(helper.ready(deadline - time.monotonic()) for helper in helpers):
+                stack.enter_context(starting.pop_all())
+                return helpers
+            log.warning(
+                "export helpers did not start within %s s; exporting in one process", HELPER_START_SECONDS
+            )
+        except (OSError, ExportPartFailed) as exc:
+            log.warning("export helpers could not start (%s); exporting in one process", exc)
+    return []
 
 
 def _can_start_helpers(path: str | None) -> bool:
@@ -161,19 +216,16 @@ class _Helper:
     def __init__(self, process: subprocess.Popen[bytes], out: IO[bytes]) -> None:
         self.process = process
         self.out = out
-        self.has_snapshot = False
 
-    def ready(self, wait: bool) -> bool:
-        """Whether it has begun its read transaction (its snapshot); ``wait``: until it has."""
-        if not self.has_snapshot:
-            assert self.process.stdout is not None
-            ready = self.process.stdout.fileno()
-            if wait or select.select([ready], [], [], 0)[0]:
-                if os.read(ready, len(READY)) != READY:
-                    code = self.process.wait()
-                    raise ExportPartFailed(f"an export helper ended before it started (exit {code})")
-                self.has_snapshot = True
-        return self.has_snapshot
+    def ready(self, timeout: float) -> bool:
+        """Whether it has begun its read transaction (its snapshot) within ``timeout`` seconds."""
+        assert self.process.stdout is not None
+        said = _read_when_ready(self.process.stdout.fileno(), max(timeout, 0), len(READY))
+        if said is None:
+            return False
+        if said != READY:
+            raise ExportPartFailed(f"an export helper ended before it started (exit {self.process.wait()})")
+        return True
 
     def pieces(self) -> Iterator[bytes]:
         """Its part, once written; empty pieces while it works, so that the caller's heartbeat goes on."""
@@ -196,10 +248,10 @@ class _Helper:
             yield chunk
 
 
-def _read_when_ready(fd: int, timeout: float) -> bytes | None:
-    """What ``fd`` has (empty at end of file), or None after ``timeout`` seconds of nothing."""
+def _read_when_ready(fd: int, timeout: float, size: int = 64) -> bytes | None:
+    """Up to ``size`` bytes of what ``fd`` has (empty at end of file), or None after ``timeout`` seconds."""
     if select.select([fd], [], [], timeout)[0]:
-        return os.read(fd, 64)
+        return os.read(fd, size)
     return None
 
 

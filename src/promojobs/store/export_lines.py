@@ -34,6 +34,9 @@ FORMULA_CHARACTERS = "=+-@\t\r"
 _FORMULA_STARTS = ", ".join(str(ord(c)) for c in FORMULA_CHARACTERS)
 _CODE_STARTING_A_FORMULA = re.compile("\n(?=[" + re.escape(FORMULA_CHARACTERS) + "])")
 
+_TIME_AT_LINE_END = re.compile(r",(\d+)\n")
+_TIMES_REPLACED_ONE_BY_ONE = 4
+
 Execute = Callable[[str, tuple[int, ...]], Any]
 
 
@@ -119,8 +122,13 @@ def sqlite_ranges(
 
 
 def _stamp_times(lines: str, times: set[int]) -> str:
+    """Only the last cell is followed by a newline, and no cell holds one: ",<digits>\n" is always a time.
+    A replace per time for the usual one or two; one pass for many (codes added one request at a time
+    each have their own, and a replace each would make a range quadratic)."""
+    if len(times) > _TIMES_REPLACED_ONE_BY_ONE:
+        stamped = {micros: f",{to_rfc3339(micros)}\n" for micros in times}
+        return _TIME_AT_LINE_END.sub(lambda match: stamped[int(match[1])], lines)
     for micros in times:
-        # Only the last cell is followed by a newline, and no cell holds one: the match is exact.
         lines = lines.replace(f",{micros}\n", f",{to_rfc3339(micros)}\n")
     return lines
 

@@ -21,7 +21,9 @@ async def _each_field_once(request: Request) -> None:
     form = await request.form()  # parsed once: the Form() parameters reuse it
     for name in dict.fromkeys(form.keys()):
         if len(form.getlist(name)) > 1:
-            raise ValidationFailed(f"{name} is given more than once", source=name, title="Bad Request")
+            raise ValidationFailed(
+                f"{name[:40]} is given more than once", source=name[:40], title="Bad Request"
+            )
 
 
 @router.post("/oauth/access_token", response_model=TokenResponse, dependencies=[Depends(_each_field_once)])
