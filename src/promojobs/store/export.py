@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
@@ -150,11 +150,17 @@ def _export_sqlite_in_parts(database: Database, promotion_id: int, path: str) ->
             if first is None:
                 return
             parts = _parts(first, last)
+            first_range: list[Any] = []  # read while the helpers start: one query, no more, under the lock
+
+            def read_first_range() -> None:
+                end = min(first + RANGE_IDS - 1, last)
+                first_range.append(raw.execute(SQLITE.lines, (promotion_id, first, end)).fetchone())
+
             if locked:
-                helpers = _started_helpers(stack, path, promotion_id, parts[1:])
+                helpers = _started_helpers(stack, path, promotion_id, parts[1:], read_first_range)
             if not helpers:
                 parts = [(first, last)]
-        yield from sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS)
+        yield from sqlite_ranges(raw.execute, promotion_id, *parts[0], RANGE_IDS, first_range)
         for helper in helpers:
             yield from helper.pieces()
 
@@ -179,14 +185,19 @@ def _write_lock(path: str) -> Iterator[bool]:
 
 
 def _started_helpers(
-    stack: ExitStack, path: str, promotion_id: int, parts: list[tuple[int, int]]
+    stack: ExitStack,
+    path: str,
+    promotion_id: int,
+    parts: list[tuple[int, int]],
+    meanwhile: Callable[[], None],
 ) -> list[_Helper]:
     """Helpers for ``parts``, each with its snapshot; none if one could not start in time (they are
-    stopped, and the caller reads everything itself)."""
+    stopped, and the caller reads everything itself). ``meanwhile`` runs while they start."""
     deadline = time.monotonic() + HELPER_START_SECONDS
     with ExitStack() as starting:
         try:
             helpers = [starting.enter_context(_helper(path, promotion_id, part)) for part in parts]
+            meanwhile()
             if all(helper.ready(deadline - time.monotonic()) for helper in helpers):
                 stack.enter_context(starting.pop_all())
                 return helpers

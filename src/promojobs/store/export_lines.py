@@ -24,7 +24,7 @@ one), never once per line:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,12 +104,14 @@ def stamp_groups(groups: list[tuple[int, str]]) -> bytes:
 
 
 def sqlite_ranges(
-    execute: Execute, promotion_id: int, first: int, last: int, range_ids: int
+    execute: Execute, promotion_id: int, first: int, last: int, range_ids: int, read: Sequence[Any] = ()
 ) -> Iterator[bytes]:
-    """The lines of the promotion's codes with ids ``first`` to ``last``, one range of ids at a time."""
+    """The lines of the promotion's codes with ids ``first`` to ``last``, one range of ids at a time;
+    ``read``: the first range's row of ``SQLITE.lines``, if already read."""
     for start in range(first, last + 1, range_ids):
         params = (promotion_id, start, min(start + range_ids - 1, last))
-        oldest, newest, lines = execute(SQLITE.lines, params).fetchone()
+        row = read[0] if read and start == first else execute(SQLITE.lines, params).fetchone()
+        oldest, newest, lines = row
         if lines is None:
             continue
         lines = _stamp_times(guard_codes(lines), {oldest, newest})
