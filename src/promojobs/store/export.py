@@ -14,7 +14,8 @@ the database busy on both cores:
   files follow in order. SQLite cannot hand a snapshot to another process, so the export holds the write
   lock (``BEGIN IMMEDIATE``) from before the helpers start until every part has begun its read
   transaction: no commit can land in between, so all parts read the same state. Writers wait only for
-  the helpers' start (tens of milliseconds). A small export stays in one process.
+  the helpers' start (tens of milliseconds), and nothing is handed out before the lock is let go. A
+  small export, or one whose lock or helpers do not come in time, stays in one process.
 
 Ranges follow the index on (promotion_id, id); within a range on PostgreSQL, lines are grouped by
 creation time (each group in id order). Not promised.
