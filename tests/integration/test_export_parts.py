@@ -80,6 +80,11 @@ def _fill(database: Database, count: int) -> list[str]:
     return codes
 
 
+def _export(database: Database) -> bytes:
+    """The whole file, header first."""
+    return b"".join(export_store.export_csv(database, PROMOTION))
+
+
 def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode())))[1:]
 
@@ -89,7 +94,7 @@ def test_parts__the_file_holds_every_code_once_in_id_order_with_its_time(
 ) -> None:
     monkeypatch.setattr(export_store, "RANGE_IDS", 10)
     codes = _fill(database, 1000)
-    rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+    rows = _rows(_export(database))
     assert len(helpers) == 2
     assert [row[0] for row in rows] == codes
     assert [row[5] for row in rows] == [to_rfc3339(BASE_MICROS + i // 7) for i in range(1000)]
@@ -125,7 +130,7 @@ def test_parts__read_one_snapshot_while_another_process_deletes(
         while deleted[0] < 10 and writer.is_alive() and time.monotonic() < deadline:
             time.sleep(0.001)
         assert deleted[0] >= 10, "the writer did not start"
-        data = b"".join(export_store.export_csv(database, PROMOTION))
+        data = _export(database)
         present = {row[0] for row in _rows(data)}
         missing_pairs = (count - len(present)) // 2
         while deleted[0] <= missing_pairs and writer.is_alive() and time.monotonic() < deadline + 10:
@@ -181,7 +186,7 @@ def test_a_helper_that_cannot_write__fails_the_export_with_the_reason(
     monkeypatch.setattr(export_store, "_temporary_file", lambda _dir: (tmp_path / "part").open("rb"))
     _fill(database, 200)
     with pytest.raises(OSError) as raised:
-        b"".join(export_store.export_csv(database, PROMOTION))
+        _export(database)
     assert raised.value.errno == errno.EBADF
     assert len(helpers) == 2
 
@@ -258,7 +263,7 @@ def test_write_lock_held_elsewhere__the_export_goes_on_in_one_process(
     codes = _fill(database, 1000)
     with sqlite3.connect(str(database.engine.url.database), isolation_level=None) as writer:
         writer.execute("BEGIN IMMEDIATE")
-        rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+        rows = _rows(_export(database))
         writer.execute("ROLLBACK")
     assert helpers == []
     assert [row[0] for row in rows] == codes
@@ -270,7 +275,7 @@ def test_helpers_slow_to_start__the_export_goes_on_in_one_process(
     monkeypatch.setattr(export_store, "RANGE_IDS", 10)
     monkeypatch.setattr(export_store, "HELPER_START_SECONDS", 0.0)
     codes = _fill(database, 1000)
-    rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+    rows = _rows(_export(database))
     assert [row[0] for row in rows] == codes
     assert len(helpers) == 2
     assert all(helper.process.returncode is not None for helper in helpers)  # stopped, not left running
@@ -288,6 +293,6 @@ def test_a_range_of_codes_each_with_its_own_time__every_line_stamped(
             "VALUES (1, ?, ?, ?, ?)",
             [(PROMOTION, f"T-{i:05d}", "per_item", BASE_MICROS + i * 1000) for i in range(3000)],
         )
-    rows = _rows(b"".join(export_store.export_csv(database, PROMOTION)))
+    rows = _rows(_export(database))
     assert [row[5] for row in rows] == [to_rfc3339(BASE_MICROS + i * 1000) for i in range(3000)]
     assert len(helpers) == 2

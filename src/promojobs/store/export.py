@@ -134,6 +134,8 @@ def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, No
         if not _can_start_helpers(path) or len(_parts(first, last)) == 1:
             yield from sqlite_ranges(raw.execute, promotion_id, first, last, RANGE_IDS)
             return
+    # Several parts: this span only chose that. The parts' one snapshot starts under the write lock, where
+    # the span is read again (codes may have come since).
     yield from _export_sqlite_in_parts(database, promotion_id, str(path))
 
 

@@ -19,11 +19,10 @@ async def _each_field_once(request: Request) -> None:
     """A field sent twice is refused: which of the two a server reads differs (FastAPI takes the last),
     and an ambiguous credential is one a proxy in front may have checked differently."""
     form = await request.form()  # parsed once: the Form() parameters reuse it
-    for name in dict.fromkeys(form.keys()):
+    for name in form:  # each name once; getlist has all its values
         if len(form.getlist(name)) > 1:
-            raise ValidationFailed(
-                f"{name[:40]} is given more than once", source=name[:40], title="Bad Request"
-            )
+            shown = name[:40]  # the client chose it: echo a bounded part
+            raise ValidationFailed(f"{shown} is given more than once", source=shown, title="Bad Request")
 
 
 @router.post("/oauth/access_token", response_model=TokenResponse, dependencies=[Depends(_each_field_once)])
