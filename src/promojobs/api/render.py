@@ -53,8 +53,9 @@ def job(record: JobRecord) -> dict[str, Any]:
     }
     if record.name is not None:
         body["name"] = record.name
-    if record.parameters is not None:
-        body["parameters"] = record.parameters
+    parameters = record.parameters.echo()
+    if parameters is not None:
+        body["parameters"] = parameters
     body["status"] = record.status
     if record.job_type == JobType.CODE_GENERATE and (record.generated or record.deleted is not None):
         result: dict[str, int] = {"generated": record.generated}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,25 +21,18 @@ from promojobs.domain.errors import (
     NoCodesAllowed,
     NotFound,
     TooManyJobs,
-    TooManyPromotionCodes,
     Unprocessable,
     ValidationFailed,
 )
 from promojobs.domain.filters import parse_filter
 from promojobs.domain.ids import is_uuid
-from promojobs.domain.jobs import (
-    CANCELLABLE_STATUSES,
-    STATUS_ALIASES,
-    ConsumeUnit,
-    JobStatus,
-    JobType,
-    TaskKind,
-)
+from promojobs.domain.job_specs import ExportSpec, GenerateSpec, JobSpec, parse_job_spec
+from promojobs.domain.jobs import CANCELLABLE_STATUSES, STATUS_ALIASES, JobStatus, JobType, TaskKind
 from promojobs.domain.pagination import PageRequest
 from promojobs.services.promotions import find_or_404
 from promojobs.store import jobs as job_store
-from promojobs.store.database import Database, new_uuid, now_us
-from promojobs.store.jobs import ActiveJobExists, IdempotencyKeyTaken, JobRecord
+from promojobs.store.database import Database, now_us
+from promojobs.store.jobs import ActiveJobExists, IdempotencyKeyTaken, JobRecord, NewJob
 
 JOB_FILTERS = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
 MAX_JOB_NAME_CHARS = 50
@@ -71,9 +64,11 @@ class JobLimits:
 
 @dataclass(frozen=True)
 class JobRequest:
-    job_type: str
+    """A job request as parsed at the edge (``JobService.parse_request``)."""
+
     name: str | None
-    parameters: dict[str, Any] | None
+    spec: JobSpec
+    fingerprint: str
     idempotency_key: str | None = None
 
 
@@ -87,50 +82,46 @@ class JobService:
         self.limits = limits
         self.notify = notify
 
+    def parse_request(
+        self,
+        promotion_uuid: str,
+        job_type: str,
+        name: str | None,
+        parameters: Mapping[str, Any] | None,
+        idempotency_key: str | None = None,
+    ) -> JobRequest:
+        """Check a job request once, where it comes in; everything after sees typed values only."""
+        _check_name(name)
+        spec = parse_job_spec(job_type, parameters, self.limits.codes_per_job)
+        fingerprint = _fingerprint(promotion_uuid, job_type, name, parameters)
+        return JobRequest(name, spec, fingerprint, idempotency_key)
+
     def submit(
         self, store_id: int, client_id: str, promotion_uuid: str, request: JobRequest
     ) -> tuple[JobRecord, bool]:
         """Create a job; return it and whether it is new (False: an idempotent replay)."""
-        _check_name(request.name)
-        parameters = self._checked_parameters(request)
-        fingerprint = _fingerprint(promotion_uuid, request)
         with self.database.write() as conn:
             promotion = find_or_404(conn, store_id, promotion_uuid, for_update=True)
-            replay = self._replay(conn, store_id, request.idempotency_key, fingerprint)
+            replay = self._replay(conn, store_id, request.idempotency_key, request.fingerprint)
             if replay is not None:
                 return replay, False
-            if request.job_type == JobType.CODE_GENERATE:
+            if isinstance(request.spec, GenerateSpec):
                 if promotion.automatic:
                     raise NoCodesAllowed()
-                assert parameters is not None
-                self._check_keyspace(conn, store_id, parameters)
-            now = now_us()
-            uuid = new_uuid()
-            try:
-                job_pk = job_store.insert_job(
-                    conn,
-                    {
-                        "uuid": uuid,
-                        "store_id": store_id,
-                        "promotion_id": promotion.pk,
-                        "job_type": request.job_type,
-                        "name": request.name,
-                        "parameters_json": None if parameters is None else json.dumps(parameters),
-                        "status": JobStatus.PENDING.value,
-                        "created_by": client_id,
-                        "idempotency_key": request.idempotency_key,
-                        "request_fingerprint": fingerprint,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                )
-            except ActiveJobExists as exc:
-                raise TooManyJobs() from exc
-            except IdempotencyKeyTaken as exc:
-                # The same key on this promotion would have waited for the promotion lock and replayed:
-                # a concurrent job that took the key belongs to another promotion, so another request.
-                raise IdempotencyKeyReused() from exc
-            self._add_tasks(conn, job_pk, store_id, request.job_type, parameters)
+                self._check_keyspace(conn, store_id, request.spec)
+            job_pk = _insert(
+                conn,
+                NewJob(
+                    store_id,
+                    promotion.pk,
+                    client_id,
+                    request.name,
+                    request.spec,
+                    request.idempotency_key,
+                    request.fingerprint,
+                ),
+            )
+            self._add_tasks(conn, job_pk, store_id, request.spec)
             self.notify(conn)
             job = job_store.find_job_by_pk(conn, job_pk)
         assert job is not None
@@ -220,33 +211,29 @@ class JobService:
             raise IdempotencyKeyReused()
         return earlier
 
-    def _checked_parameters(self, request: JobRequest) -> dict[str, Any] | None:
-        if request.job_type == JobType.CODE_EXPORT:
-            return None
-        return _generate_parameters(request.parameters, self.limits.codes_per_job)
-
-    def _check_keyspace(self, conn: Connection, store_id: int, parameters: dict[str, Any]) -> None:
-        prefix = parameters.get("code_prefix", "")
-        length = parameters["code_length"]
-        live = job_store.generated_with_format(conn, store_id, prefix, length)
+    def _check_keyspace(self, conn: Connection, store_id: int, spec: GenerateSpec) -> None:
+        live = job_store.live_codes_with_format(conn, store_id, spec.keyspace_prefix, spec.code_length)
         code_rules.check_keyspace(
-            parameters["number_of_codes"], live, length, self.limits.keyspace_max_fill_ratio
+            spec.number_of_codes, live, spec.code_length, self.limits.keyspace_max_fill_ratio
         )
 
-    def _add_tasks(
-        self, conn: Connection, job_pk: int, store_id: int, job_type: str, parameters: dict[str, Any] | None
-    ) -> None:
-        if job_type == JobType.CODE_EXPORT:
+    def _add_tasks(self, conn: Connection, job_pk: int, store_id: int, spec: JobSpec) -> None:
+        if isinstance(spec, ExportSpec):
             job_store.insert_tasks(conn, job_pk, store_id, TaskKind.EXPORT, [0])
             return
-        assert parameters is not None
-        job_store.insert_tasks(
-            conn,
-            job_pk,
-            store_id,
-            TaskKind.GENERATE,
-            _chunks(parameters["number_of_codes"], self.limits.chunk_size),
-        )
+        chunks = _chunks(spec.number_of_codes, self.limits.chunk_size)
+        job_store.insert_tasks(conn, job_pk, store_id, TaskKind.GENERATE, chunks)
+
+
+def _insert(conn: Connection, job: NewJob) -> int:
+    try:
+        return job_store.insert_job(conn, job)
+    except ActiveJobExists as exc:
+        raise TooManyJobs() from exc
+    except IdempotencyKeyTaken as exc:
+        # The same key on this promotion would have waited for the promotion lock and replayed:
+        # a concurrent job that took the key belongs to another promotion, so another request.
+        raise IdempotencyKeyReused() from exc
 
 
 def _chunks(total: int, chunk_size: int) -> list[int]:
@@ -259,66 +246,9 @@ def _check_name(name: str | None) -> None:
         raise ValidationFailed(f"name must be at most {MAX_JOB_NAME_CHARS} characters", source="data.name")
 
 
-def _generate_parameters(parameters: dict[str, Any] | None, codes_per_job: int) -> dict[str, Any]:
-    """Validate ``code_generate`` parameters; return them with defaults filled in, as the job echoes them."""
-    if parameters is None:
-        raise ValidationFailed(
-            "parameters is required for code_generate jobs", source="data.parameters", title="required"
-        )
-    number = parameters.get("number_of_codes")
-    if number is None:
-        raise ValidationFailed(
-            "number_of_codes is required", source="data.parameters.number_of_codes", title="required"
-        )
-    if isinstance(number, int) and not isinstance(number, bool) and number > codes_per_job:
-        raise TooManyPromotionCodes(
-            f"Only {codes_per_job} promotion codes are allowed per promotion",
-            source="data.parameters.number_of_codes",
-        )
-    number = _int_param(number, "number_of_codes", minimum=1)
-    echoed: dict[str, Any] = {"number_of_codes": number}
-    echoed["consume_unit"] = _consume_unit(parameters.get("consume_unit", ConsumeUnit.PER_CART.value))
-    if parameters.get("max_uses_per_code") is not None:
-        echoed["max_uses_per_code"] = _int_param(
-            parameters["max_uses_per_code"], "max_uses_per_code", minimum=0
-        )
-    echoed["code_length"] = code_rules.validate_code_length(
-        parameters.get("code_length", code_rules.DEFAULT_CODE_LENGTH), "data.parameters.code_length"
-    )
-    if parameters.get("code_prefix") is not None:
-        # Validated whenever given: a falsy non-string (0, false, []) is a 400, not "no prefix".
-        prefix = code_rules.validate_prefix(parameters["code_prefix"], "data.parameters.code_prefix")
-        if prefix:
-            echoed["code_prefix"] = prefix
-    return echoed
-
-
-MAX_INT_PARAMETER = 2**53
-
-
-def _int_param(value: object, name: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(f"{name} must be an integer", source=f"data.parameters.{name}")
-    if value < minimum or value > MAX_INT_PARAMETER:
-        raise ValidationFailed(
-            f"{name} must be between {minimum} and {MAX_INT_PARAMETER}", source=f"data.parameters.{name}"
-        )
-    return value
-
-
-def _consume_unit(value: object) -> str:
-    if value not in (ConsumeUnit.PER_CART.value, ConsumeUnit.PER_ITEM.value):
-        raise ValidationFailed(
-            "consume_unit must be per_cart or per_item", source="data.parameters.consume_unit"
-        )
-    return str(value)
-
-
-def _fingerprint(promotion_uuid: str, request: JobRequest) -> str:
-    body = {
-        "promotion": promotion_uuid,
-        "job_type": request.job_type,
-        "name": request.name,
-        "parameters": request.parameters,
-    }
+def _fingerprint(
+    promotion_uuid: str, job_type: str, name: str | None, parameters: Mapping[str, Any] | None
+) -> str:
+    # Of the request as sent (not of the parsed spec): the fingerprints already stored stay comparable.
+    body = {"promotion": promotion_uuid, "job_type": job_type, "name": name, "parameters": parameters}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

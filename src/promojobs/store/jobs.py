@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, case, func, insert, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
+from promojobs.domain.job_specs import ExportSpec, GenerateSpec, JobSpec
 from promojobs.domain.jobs import JobStatus, JobType, TaskKind, TaskStatus
-from promojobs.store.database import now_us
+from promojobs.store.database import new_uuid, now_us
 from promojobs.store.schema import job_tasks, jobs, promotions
 
 
@@ -26,7 +27,7 @@ class JobRecord:
     promotion_uuid: str
     job_type: str
     name: str | None
-    parameters: dict[str, Any] | None
+    parameters: JobSpec
     status: str
     generated: int
     deleted: int | None
@@ -37,6 +38,23 @@ class JobRecord:
     request_fingerprint: str | None
     created_at: int
     updated_at: int
+
+    def generate_spec(self) -> GenerateSpec:
+        """The spec of a ``code_generate`` job (what its generate tasks run)."""
+        if not isinstance(self.parameters, GenerateSpec):
+            raise TypeError(f"job {self.uuid} is a {self.job_type} job, not code_generate")
+        return self.parameters
+
+
+@dataclass(frozen=True)
+class NewJob:
+    store_id: int
+    promotion_pk: int
+    created_by: str
+    name: str | None
+    spec: JobSpec
+    idempotency_key: str | None
+    request_fingerprint: str
 
 
 _JOB_COLUMNS = (*jobs.c, promotions.c.uuid.label("promotion_uuid"))
@@ -51,7 +69,7 @@ def _record(row: Row[Any]) -> JobRecord:
         promotion_uuid=row.promotion_uuid,
         job_type=row.job_type,
         name=row.name,
-        parameters=_parameters(row.parameters_json),
+        parameters=_spec(row.job_type, row.parameters_json),
         status=row.status,
         generated=row.generated,
         deleted=row.deleted,
@@ -65,14 +83,16 @@ def _record(row: Row[Any]) -> JobRecord:
     )
 
 
-def _parameters(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else dict(_parsed_parameters(text))
+def _spec(job_type: str, parameters_json: str | None) -> JobSpec:
+    if job_type == JobType.CODE_EXPORT or parameters_json is None:
+        return ExportSpec()
+    return _generate_spec(parameters_json)
 
 
 @lru_cache(maxsize=256)  # small for the same reason as to_rfc3339's
-def _parsed_parameters(text: str) -> dict[str, Any]:
-    # Parsed once per distinct text (a hot list re-reads the same jobs); callers get a copy.
-    return dict(json.loads(text))
+def _generate_spec(parameters_json: str) -> GenerateSpec:
+    # Parsed once per distinct text (a hot list re-reads the same jobs); the spec is frozen, so shared.
+    return GenerateSpec.from_echo(json.loads(parameters_json))
 
 
 def _select_jobs() -> Any:
@@ -87,10 +107,10 @@ class IdempotencyKeyTaken(Exception):
     """Another job of the store committed the same ``Idempotency-Key`` first."""
 
 
-def insert_job(conn: Connection, columns: dict[str, Any]) -> int:
+def insert_job(conn: Connection, job: NewJob) -> int:
     savepoint = conn.begin_nested()
     try:
-        pk = conn.execute(insert(jobs).values(**columns).returning(jobs.c.id)).scalar_one()
+        pk = conn.execute(insert(jobs).values(**_columns(job)).returning(jobs.c.id)).scalar_one()
     except IntegrityError as exc:
         savepoint.rollback()
         violated = _violated_index(exc)
@@ -101,6 +121,31 @@ def insert_job(conn: Connection, columns: dict[str, Any]) -> int:
         raise
     savepoint.commit()
     return int(pk)
+
+
+def _columns(job: NewJob) -> dict[str, Any]:
+    now = now_us()
+    echoed = job.spec.echo()
+    columns: dict[str, Any] = {
+        "uuid": new_uuid(),
+        "store_id": job.store_id,
+        "promotion_id": job.promotion_pk,
+        "job_type": job.spec.job_type.value,
+        "name": job.name,
+        "parameters_json": None if echoed is None else json.dumps(echoed),
+        "status": JobStatus.PENDING.value,
+        "created_by": job.created_by,
+        "idempotency_key": job.idempotency_key,
+        "request_fingerprint": job.request_fingerprint,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if isinstance(job.spec, GenerateSpec):
+        # What the keyspace check reads, as columns (see live_codes_with_format).
+        columns["keyspace_prefix"] = job.spec.keyspace_prefix
+        columns["code_length"] = job.spec.code_length
+        columns["number_of_codes"] = job.spec.number_of_codes
+    return columns
 
 
 def _violated_index(exc: IntegrityError) -> str | None:
@@ -213,22 +258,20 @@ def _equals_sql(equals: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]
     return conditions, {f"v{index}": value for index, (_, value) in enumerate(equals)}
 
 
-def generated_with_format(conn: Connection, store_id: int, prefix: str, length: int) -> int:
-    """How many codes of this prefix and length the store's live generate jobs hold or will hold."""
-    rows = conn.execute(
-        select(jobs.c.parameters_json, jobs.c.status, jobs.c.generated).where(
+def live_codes_with_format(conn: Connection, store_id: int, keyspace_prefix: str, length: int) -> int:
+    """How many codes of this prefix (upper-cased) and length the store's live generate jobs hold or will
+    hold: a completed job what it generated, a pending or processing one what it was asked for."""
+    live = case((jobs.c.status == JobStatus.COMPLETED.value, jobs.c.generated), else_=jobs.c.number_of_codes)
+    total = conn.execute(
+        select(func.coalesce(func.sum(live), 0)).where(
             jobs.c.store_id == store_id,
+            jobs.c.keyspace_prefix == keyspace_prefix,
+            jobs.c.code_length == length,
             jobs.c.job_type == JobType.CODE_GENERATE.value,
             jobs.c.status.in_([JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.COMPLETED]),
         )
-    ).all()
-    total = 0
-    for parameters_json, status, generated in rows:
-        parameters = json.loads(parameters_json)
-        same_prefix = str(parameters.get("code_prefix", "")).upper() == prefix.upper()
-        if same_prefix and parameters.get("code_length") == length:
-            total += generated if status == JobStatus.COMPLETED else int(parameters["number_of_codes"])
-    return total
+    ).scalar_one()
+    return int(total)
 
 
 def lock_tasks(conn: Connection, job_pk: int) -> None:
@@ -254,6 +297,7 @@ def change_status(conn: Connection, job_pk: int, current: JobStatus, new: JobSta
 
 
 def close_tasks(conn: Connection, job_pk: int) -> None:
+    """Close every task of the job that is not done yet (the job was cancelled or failed)."""
     conn.execute(
         update(job_tasks)
         .where(job_tasks.c.job_id == job_pk, job_tasks.c.status != TaskStatus.DONE.value)

@@ -137,6 +137,10 @@ jobs = Table(
     Column("request_fingerprint", String(64), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # code_generate only (NULL for exports): what the keyspace check sums, copied from the spec.
+    Column("keyspace_prefix", String(64), nullable=True),
+    Column("code_length", Integer, nullable=True),
+    Column("number_of_codes", BigInteger, nullable=True),
 )
 Index(
     "ux_jobs_one_active_per_promotion",
@@ -147,6 +151,7 @@ Index(
 )
 Index("ix_jobs_promotion_created", jobs.c.promotion_id, jobs.c.created_at)
 Index("ux_jobs_idempotency", jobs.c.store_id, jobs.c.idempotency_key, unique=True)
+Index("ix_jobs_keyspace", jobs.c.store_id, jobs.c.keyspace_prefix, jobs.c.code_length)
 
 # The unit a worker claims. A code_generate job has one "generate" task per chunk, an export one "export"
 # task, and a cancel adds one "cancel" task that deletes what the job generated.

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from promojobs.domain.jobs import TaskKind
 from promojobs.store.database import now_us
-from promojobs.store.jobs import lock_tasks
+from promojobs.store.jobs import close_tasks, lock_tasks
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class ClaimedTask:
     done: int
     attempt: int
     worker_id: str
-    job_status: str
 
 
 class LeaseLost(Exception):
@@ -78,7 +77,6 @@ def claim_task(conn: Connection, worker_id: str, lease_us: int, per_store: int) 
     conn.execute(
         text("UPDATE stores SET last_claimed_at = :now WHERE id = :id"), {"now": now, "id": row.store_id}
     )
-    job_status = conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": row.job_id}).scalar_one()
     return ClaimedTask(
         id=row.id,
         job_id=row.job_id,
@@ -89,7 +87,6 @@ def claim_task(conn: Connection, worker_id: str, lease_us: int, per_store: int) 
         done=row.done,
         attempt=row.attempt,
         worker_id=worker_id,
-        job_status=job_status,
     )
 
 
@@ -189,18 +186,8 @@ def fail_job(conn: Connection, job_id: int, error: str) -> bool:
     )
     if result.rowcount != 1:
         return False
-    close_job_tasks(conn, job_id)
+    close_tasks(conn, job_id)
     return True
-
-
-def close_job_tasks(conn: Connection, job_id: int) -> None:
-    conn.execute(
-        text(
-            "UPDATE job_tasks SET status = 'done', worker_id = NULL, lease_expires_at = NULL, "
-            "updated_at = :now WHERE job_id = :id AND status != 'done'"
-        ),
-        {"now": now_us(), "id": job_id},
-    )
 
 
 def add_deleted(conn: Connection, job_id: int, deleted: int) -> None:
@@ -219,9 +206,4 @@ def finish_cancel(conn: Connection, job_id: int) -> None:
         ),
         {"now": now_us(), "id": job_id},
     )
-    close_job_tasks(conn, job_id)
-
-
-def job_status(conn: Connection, job_id: int) -> str | None:
-    status = conn.execute(text("SELECT status FROM jobs WHERE id = :id"), {"id": job_id}).scalar()
-    return None if status is None else str(status)
+    close_tasks(conn, job_id)

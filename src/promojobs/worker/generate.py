@@ -8,7 +8,8 @@ exactly ``target`` new codes, none lost and none twice.
 
 from __future__ import annotations
 
-from promojobs.domain.codes import DEFAULT_CODE_LENGTH, generate_codes
+from promojobs.domain.codes import generate_codes
+from promojobs.domain.job_specs import GenerateSpec
 from promojobs.store import tasks as task_store
 from promojobs.store.codes import CodeOwner, CodeValues, insert_codes
 from promojobs.store.database import now_us
@@ -25,7 +26,7 @@ class CodeSpaceExhausted(Exception):
 
 def run(context: TaskContext) -> None:
     task, job = context.task, context.job
-    parameters = job.parameters or {}
+    spec = job.generate_spec()
     done = task.done
     empty_batches = 0
     while done < task.target:
@@ -33,7 +34,7 @@ def run(context: TaskContext) -> None:
             release(context)
             return
         wanted = min(context.settings.batch_size, task.target - done)
-        added = _insert_batch(context, wanted, parameters, done + wanted >= task.target)
+        added = _insert_batch(context, wanted, spec, done + wanted >= task.target)
         done += added
         empty_batches = 0 if added else empty_batches + 1
         if empty_batches >= MAX_EMPTY_BATCHES:
@@ -42,15 +43,11 @@ def run(context: TaskContext) -> None:
         _finish_empty(context)
 
 
-def _insert_batch(context: TaskContext, wanted: int, parameters: dict[str, object], last: bool) -> int:
+def _insert_batch(context: TaskContext, wanted: int, spec: GenerateSpec, last: bool) -> int:
     task, job = context.task, context.job
-    max_uses = parameters.get("max_uses_per_code")
-    uses = int(max_uses) if isinstance(max_uses, int) else None
-    unit = str(parameters.get("consume_unit", "per_cart"))
-    length = parameters.get("code_length", DEFAULT_CODE_LENGTH)
-    assert isinstance(length, int)
-    codes = generate_codes(wanted, length, str(parameters.get("code_prefix", "")))
-    rows: list[CodeValues] = [(code, uses, uses, unit, None) for code in codes]
+    uses = spec.max_uses_per_code
+    codes = generate_codes(wanted, spec.code_length, spec.code_prefix)
+    rows: list[CodeValues] = [(code, uses, uses, spec.consume_unit, None) for code in codes]
     with context.database.write() as conn:
         added = insert_codes(conn, CodeOwner(task.store_id, job.promotion_pk, job.pk, now_us()), rows)
         task_store.record_progress(conn, task, added, context.settings.lease_us)

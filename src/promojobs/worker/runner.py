@@ -17,6 +17,8 @@ import socket
 import threading
 import uuid
 
+from sqlalchemy import Connection
+
 from promojobs.domain.errors import Unavailable
 from promojobs.domain.jobs import CODES_LIMIT_EXCEEDED, JobStatus, JobType, TaskKind
 from promojobs.store import codes as code_store
@@ -107,11 +109,11 @@ class Worker:
         log.info("job %s: %s task %s claimed (attempt %s)", job.uuid, task.kind, task.seq, task.attempt)
         return task, job
 
-    def _within_codes_limit(self, conn: object, job: JobRecord) -> bool:
-        if job.job_type != JobType.CODE_GENERATE or job.parameters is None:
+    def _within_codes_limit(self, conn: Connection, job: JobRecord) -> bool:
+        if job.job_type != JobType.CODE_GENERATE:
             return True
-        existing = code_store.count_promotion_codes(conn, job.promotion_pk)  # type: ignore[arg-type]
-        return existing + int(job.parameters["number_of_codes"]) <= self.settings.codes_per_promotion_limit
+        existing = code_store.count_promotion_codes(conn, job.promotion_pk)
+        return existing + job.generate_spec().number_of_codes <= self.settings.codes_per_promotion_limit
 
     def _execute(self, context: TaskContext) -> None:
         runner = {TaskKind.GENERATE: generate.run, TaskKind.EXPORT: export.run, TaskKind.CANCEL: cancel.run}

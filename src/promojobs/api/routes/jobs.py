@@ -19,7 +19,6 @@ from promojobs.api.deps import (
 from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListResponse, JobResponse
 from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest
-from promojobs.services.jobs import JobRequest
 
 # The read routes are ``async`` and query the database on the event loop: they are a few index lookups,
 # and a hop to the thread pool (plus the GIL contention of 40 threads) costs more than the query itself.
@@ -39,7 +38,10 @@ def create_job(
 ) -> Response:
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS:
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", source="Idempotency-Key")
-    request = JobRequest(body.data.job_type, body.data.name, body.data.parameters, idempotency_key)
+    data = body.data
+    request = container.jobs.parse_request(
+        promotion_id, data.job_type, data.name, data.parameters, idempotency_key
+    )
     job, created = container.jobs.submit(caller.store_id, caller.client_id, promotion_id, request)
     response = json_response({"data": render.job(job)}, 201)
     if not created:
