@@ -1,7 +1,8 @@
 """Wire schemas: what requests may contain and what responses look like (also the OpenAPI document).
 
 Requests are strict (no "5" for 5, no 1.5 for an integer); unknown fields are ignored, as Elastic Path
-does. Responses are rendered by ``api.render`` and described here for the docs.
+does, except job parameters (``domain.job_specs`` refuses a misspelled one). Responses are rendered by
+``api.render`` and described here for the docs.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ class JobCreate(Strict):
         default=None, max_length=1000, json_schema_extra={"maxLength": MAX_JOB_NAME_CHARS}
     )
     parameters: JobParameters | None = Field(
-        default=None, description="For code_generate: see GenerateParameters. Not used by code_export."
+        default=None, description="For code_generate: see GenerateParameters. code_export takes none."
     )
 
 
@@ -577,6 +578,7 @@ def complete_openapi(document: dict[str, Any], *, codes_per_job: int) -> dict[st
     requested["title"] = "GenerateParametersRequest"
     requested["properties"]["number_of_codes"]["maximum"] = codes_per_job
     requested["description"] = "Required for code_generate; code_export takes none."
+    requested["additionalProperties"] = False  # an unknown (misspelled) parameter is a 400
     components["GenerateParametersRequest"] = requested
     components["JobCreate"]["properties"]["parameters"] = {
         "anyOf": [{"$ref": _COMPONENTS + "GenerateParametersRequest"}, {"type": "null"}],
