@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import click
 import uvicorn
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from promojobs import bootstrap
@@ -20,10 +20,11 @@ from promojobs.bootstrap import Container
 from promojobs.config import Settings
 from promojobs.domain.errors import Unavailable
 from promojobs.memory import limit_malloc_arenas
+from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import normalise_url
 from promojobs.store.migrate import upgrade
 from promojobs.worker.runner import Worker
-from promojobs.worker.wakeup import PostgresListener, psycopg_conninfo
+from promojobs.worker.wakeup import PostgresListener
 
 log = logging.getLogger("promojobs")
 T = TypeVar("T")
@@ -126,8 +127,7 @@ def _open(settings: Settings, *, migrate: bool) -> Container:
             if migrate:
                 upgrade(container.database)
             else:
-                with container.database.read() as conn:
-                    conn.execute(text("SELECT 1"))
+                container.database.ping()
         except BaseException:
             container.database.dispose()
             raise

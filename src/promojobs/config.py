@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = 5000.0  # per store and API process; 0 turns the limit off
     rate_limit_burst: int = 5000
     login_max_failures: int = 10  # failed token requests per client id (or address) per minute
-    # Read answers kept per API process until the database changes (api/read_cache.py); 0 turns it off.
+    # Read answers kept per API process until the database changes (services/read_cache.py); 0 turns it off.
     read_cache_entries: int = 1024
     read_cache_bytes: int = 4 * 1024 * 1024
 

@@ -12,7 +12,6 @@ from promojobs.domain.filters import (
     MAX_FILTER_BYTES,
     MAX_FILTER_CLAUSES,
     Clause,
-    like_pattern,
     parse_filter,
 )
 
@@ -386,45 +385,3 @@ def test_parse_filter__clause_is_frozen_and_hashable() -> None:
     with pytest.raises(AttributeError):
         clause.op = "like"  # type: ignore[misc]
     assert {clause, Clause("eq", "code", ("x",))} == {clause}
-
-
-# -- like_pattern ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "pattern"),
-    [
-        ("summer", "summer"),
-        ("summer*", "summer%"),
-        ("*2024", "%2024"),
-        ("*sale*", "%sale%"),
-        ("a*b", "a%b"),
-        ("**", "%%"),
-        ("*", "%"),
-        ("", ""),
-    ],
-)
-def test_like_pattern__star_wildcards_become_percent(value: str, pattern: str) -> None:
-    assert like_pattern(value) == pattern
-
-
-@pytest.mark.parametrize(
-    ("value", "pattern"),
-    [
-        ("100%", "100\\%"),
-        ("code_export", "code\\_export"),
-        ("a\\b", "a\\\\b"),
-        ("*50%_off\\*", "%50\\%\\_off\\\\%"),
-    ],
-)
-def test_like_pattern__sql_metacharacters_are_backslash_escaped(value: str, pattern: str) -> None:
-    assert like_pattern(value) == pattern
-
-
-def test_like_pattern__other_characters_pass_through() -> None:
-    assert like_pattern("AZaz09$-.@+/{}| é'\"") == "AZaz09$-.@+/{}| é'\""
-
-
-def test_like_pattern__composes_with_parse_filter() -> None:
-    clause = one("like(name,*50_off*)")
-    assert like_pattern(clause.values[0]) == "%50\\_off%"

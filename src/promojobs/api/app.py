@@ -16,8 +16,9 @@ from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
 from promojobs.bootstrap import Container
+from promojobs.store.changes import psycopg_conninfo
 from promojobs.worker.runner import Worker
-from promojobs.worker.wakeup import PostgresListener, psycopg_conninfo
+from promojobs.worker.wakeup import PostgresListener
 
 log = logging.getLogger("promojobs")
 

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response
 
 from promojobs.api.cached_reads import read_cache_key
+from promojobs.api.urls import public_root
 from promojobs.bootstrap import Container
 from promojobs.domain.errors import Forbidden, Unauthorized, ValidationFailed
 from promojobs.domain.pagination import PageRequest, page_links, page_meta, parse_page
@@ -62,9 +63,7 @@ def page_of(request: Request) -> PageRequest:
 
 
 def base_url(request: Request, container: Container) -> str:
-    public = container.settings.public_url
-    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
-    return root + request.url.path
+    return public_root(request, container.settings.public_url) + request.url.path
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:

@@ -27,7 +27,6 @@ HTTP_STATUS: dict[type[errors.PromojobsError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
-    errors.PayloadTooLarge: 413,
     errors.Unprocessable: 422,
     errors.RateLimited: 429,
     errors.Unavailable: 503,

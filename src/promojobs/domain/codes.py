@@ -29,13 +29,11 @@ __all__ = [
     "MAX_PREFIX_CHARS",
     "MIN_CODE_LENGTH",
     "check_keyspace",
-    "csv_safe",
     "format_code",
     "generate_codes",
     "keyspace_size",
     "max_live_codes",
     "normalize_code",
-    "random_bodies",
     "validate_code",
     "validate_code_length",
     "validate_prefix",
@@ -57,8 +55,6 @@ _PUNCTUATION = "-_.$@"
 ALLOWED_CODE_CHARACTERS = frozenset(string.ascii_letters + string.digits + _PUNCTUATION)
 _ALLOWED_TEXT = "ASCII letters, digits and " + " ".join(_PUNCTUATION)
 
-# Cells a spreadsheet would read as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # 256 % 32 == 0, so every symbol owns exactly 8 byte values: the mapping is unbiased.
 _BYTE_TO_SYMBOL = bytes(ord(ALPHABET[b % len(ALPHABET)]) for b in range(256))
@@ -67,14 +63,6 @@ _urandom: Callable[[int], bytes] = os.urandom
 
 
 # --- generation -------------------------------------------------------------------------------------
-
-
-def random_bodies(count: int, length: int) -> list[str]:
-    """``count`` random strings of ``length`` alphabet symbols, from a single CSPRNG call."""
-    _require(count >= 0, f"count must be >= 0, got {count}")
-    _require(length >= 1, f"length must be >= 1, got {length}")
-    symbols = _urandom(count * length).translate(_BYTE_TO_SYMBOL).decode("ascii")
-    return [symbols[i : i + length] for i in range(0, count * length, length)]
 
 
 def format_code(prefix: str, body: str) -> str:
@@ -228,14 +216,6 @@ def _length_advice(total: int, max_fill_ratio: float) -> str:
         f"No code_length up to {MAX_CODE_LENGTH} can hold {total:,} codes; "
         "generate fewer codes or use another prefix."
     )
-
-
-# --- export -----------------------------------------------------------------------------------------
-
-
-def csv_safe(value: str) -> str:
-    """``value`` with a leading ``'`` if a spreadsheet would run it as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _require(condition: bool, message: str) -> None:

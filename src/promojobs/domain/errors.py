@@ -13,7 +13,6 @@ Every error the product raises on purpose is a ``PromojobsError``. Each subclass
     │   └── InvalidCredentials    401  a token request with a wrong client id or secret
     ├── Forbidden                 403  an implicit token on a promotion route, a bad download link
     ├── NotFound                  404  unknown, or another store's, resource
-    ├── PayloadTooLarge           413  request body over the limit
     ├── Unprocessable             422  a valid request the current state forbids
     │   ├── NoCodesAllowed        422  codes on an automatic promotion
     │   ├── DuplicateCode         422  a code already in use in the store
@@ -87,12 +86,6 @@ class NotFound(PromojobsError):
     """Not found"""
 
     title = "Not Found"
-
-
-class PayloadTooLarge(PromojobsError):
-    """The request body is too large."""
-
-    title = "Payload Too Large"
 
 
 class Unprocessable(PromojobsError):

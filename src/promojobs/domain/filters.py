@@ -27,7 +27,6 @@ __all__ = [
     "MAX_FILTER_BYTES",
     "MAX_FILTER_CLAUSES",
     "Clause",
-    "like_pattern",
     "parse_filter",
 ]
 
@@ -200,19 +199,3 @@ def parse_filter(raw: str | None, allowed: Mapping[str, frozenset[str]]) -> tupl
     if raw.strip(_SPACE) == "":
         return ()
     return _Parser(raw, allowed).parse()
-
-
-def like_pattern(value: str) -> str:
-    """Turn an Elastic Path ``like`` operand into a SQL ``LIKE`` pattern for use with ``ESCAPE '\\'``.
-
-    Every ``*`` becomes ``%``; literal ``\\``, ``%`` and ``_`` are escaped with a backslash.
-    """
-    out: list[str] = []
-    for ch in value:
-        if ch == "*":
-            out.append("%")
-        elif ch in {"\\", "%", "_"}:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)

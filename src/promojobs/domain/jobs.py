@@ -36,7 +36,6 @@ class TaskStatus(StrEnum):
     DONE = "done"
 
 
-ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.CANCELLING})
 CANCELLABLE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.PROCESSING})
 
 # The docs' own filter example says eq(status,complete); the status is "completed" everywhere else.

@@ -171,11 +171,16 @@ def listen(
         stop.wait(1.0)
 
 
+def psycopg_conninfo(url: str) -> str:
+    """The libpq connection string for a SQLAlchemy PostgreSQL URL (psycopg's own LISTEN connections)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def clock_for(url: str) -> ChangeClock:
     """The clock for a SQLAlchemy URL (``postgresql+psycopg://…`` or ``sqlite:///path``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return PostgresClock(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+        return PostgresClock(psycopg_conninfo(url))
     if parsed.database in (None, "", ":memory:"):
         return UnknownClock()
     return SqliteClock(parsed.database)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -60,10 +60,6 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with _translated_errors(), self.engine.connect() as conn, conn.begin():
@@ -79,6 +75,11 @@ class Database:
             yield conn
         # After the commit, never before: a read that saw the old version must not be kept as current.
         self.changes.bump()
+
+    def ping(self) -> None:
+        """One round trip: raises ``Unavailable`` if the database does not answer."""
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.changes.close()

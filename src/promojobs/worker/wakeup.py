@@ -54,7 +54,3 @@ class PostgresListener:
 
     def _on_lost(self, exc: psycopg.Error) -> None:
         log.warning("LISTEN connection lost (%s); polling until it is back", type(exc).__name__)
-
-
-def psycopg_conninfo(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)

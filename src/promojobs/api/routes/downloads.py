@@ -15,8 +15,8 @@ router = APIRouter(tags=["downloads"])
 @router.get("/downloads/{job_id}.csv", response_class=FileResponse)
 def download_export(job_id: str, request: Request, container: ContainerDep) -> Response:
     container.links.verify(job_id, single_query(request, "expires"), single_query(request, "signature"))
-    job = container.jobs.exported_file(job_id)
-    path = container.settings.files_dir / job
+    file_name = container.jobs.exported_file(job_id)
+    path = container.settings.files_dir / file_name
     if not path.is_file():
         raise Forbidden("The export file is no longer available")
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{job_id}_codes.csv")

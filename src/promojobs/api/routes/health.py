@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 from starlette.responses import Response
 
 from promojobs.api.deps import ContainerDep, json_response
@@ -18,6 +17,5 @@ async def healthz() -> Response:
 
 @router.get("/readyz")
 def readyz(container: ContainerDep) -> Response:
-    with container.database.read() as conn:
-        conn.execute(text("SELECT 1"))
+    container.database.ping()
     return json_response({"status": "ready"})

@@ -17,6 +17,7 @@ from promojobs.api.deps import (
     json_response,
 )
 from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListResponse, JobResponse
+from promojobs.api.urls import public_root
 from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest
 
@@ -82,7 +83,6 @@ def get_export_file(
     promotion_id: str, job_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     job = container.jobs.downloadable(caller.store_id, promotion_id, job_id)
-    public = container.settings.public_url
-    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    root = public_root(request, container.settings.public_url)
     href = f"{root}/downloads/{job.uuid}.csv?{container.links.query(job.uuid)}"
     return json_response({"href": href})
