@@ -41,15 +41,13 @@ class ChangeClock(Protocol):
     def close(self) -> None: ...
 
 
-class LocalClock:
-    """Commits of this process only: what the other clocks add to."""
+class _LocalCommits:
+    """What every clock shares: counting this process's commits (read-your-writes). Each clock's
+    ``version`` combines the count with what it learns of other processes, in its own type."""
 
     def __init__(self) -> None:
         self._count = 0
         self._lock = threading.Lock()
-
-    def version(self) -> int:
-        return self._count
 
     def bump(self) -> None:
         with self._lock:
@@ -62,21 +60,21 @@ class LocalClock:
         pass
 
 
-class UnknownClock(LocalClock):
+class UnknownClock(_LocalCommits):
     """A database whose other writers cannot be watched (SQLite in memory): never reuse an answer."""
 
-    def version(self) -> None:  # type: ignore[override]
+    def version(self) -> None:
         return None
 
 
-class SqliteClock(LocalClock):
+class SqliteClock(_LocalCommits):
     def __init__(self, path: str) -> None:
         super().__init__()
         self._path = path
         self._conn: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
 
-    def version(self) -> tuple[int, int] | None:  # type: ignore[override]
+    def version(self) -> tuple[int, int] | None:
         try:
             with self._read_lock:
                 if self._conn is None:
@@ -100,7 +98,7 @@ class SqliteClock(LocalClock):
         return conn
 
 
-class PostgresClock(LocalClock):
+class PostgresClock(_LocalCommits):
     """Counts ``NOTIFY promojobs_changes`` received on a LISTEN connection of its own."""
 
     def __init__(self, conninfo: str) -> None:
@@ -112,7 +110,7 @@ class PostgresClock(LocalClock):
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def version(self) -> tuple[int, int] | None:  # type: ignore[override]
+    def version(self) -> tuple[int, int] | None:
         if not self._listening:
             return None
         return self._count, self._remote

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from promojobs.domain.jobs import TaskKind
+from promojobs.domain.jobs import TaskKind, TaskStatus
 from promojobs.store.database import now_us
 from promojobs.store.jobs import close_tasks, lock_tasks
+
+# The task statuses as the SQL below spells them (the enum's constants, never input).
+READY, RUNNING, DONE = TaskStatus.READY.value, TaskStatus.RUNNING.value, TaskStatus.DONE.value
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class JobNotRunning(Exception):
 
 
 _RUNNING_IN_STORE = (
-    "(SELECT count(*) FROM job_tasks r WHERE r.store_id = t.store_id AND r.status = 'running' "
+    f"(SELECT count(*) FROM job_tasks r WHERE r.store_id = t.store_id AND r.status = '{RUNNING}' "
     "AND r.lease_expires_at >= :now)"
 )
 
@@ -49,7 +52,7 @@ _RUNNING_IN_STORE = (
 # oldest job of that store.
 _CLAIMABLE = f"""
 SELECT t.id FROM job_tasks t JOIN jobs j ON j.id = t.job_id JOIN stores s ON s.id = t.store_id
-WHERE (t.status = 'ready' OR (t.status = 'running' AND t.lease_expires_at < :now))
+WHERE (t.status = '{READY}' OR (t.status = '{RUNNING}' AND t.lease_expires_at < :now))
   AND (j.status IN ('pending', 'processing') OR (t.kind = 'cancel' AND j.status = 'cancelling'))
   AND {_RUNNING_IN_STORE} < :per_store
 ORDER BY CASE WHEN t.kind = 'cancel' THEN 0 ELSE 1 END, {_RUNNING_IN_STORE},
@@ -57,8 +60,8 @@ ORDER BY CASE WHEN t.kind = 'cancel' THEN 0 ELSE 1 END, {_RUNNING_IN_STORE},
 LIMIT 1
 """
 
-_TAKE = """
-UPDATE job_tasks SET status = 'running', worker_id = :worker, attempt = attempt + 1,
+_TAKE = f"""
+UPDATE job_tasks SET status = '{RUNNING}', worker_id = :worker, attempt = attempt + 1,
        lease_expires_at = :lease, updated_at = :now
 WHERE id = :id
 RETURNING id, job_id, store_id, kind, seq, target, done, attempt
@@ -105,7 +108,7 @@ def record_progress(conn: Connection, task: ClaimedTask, added: int, lease_us: i
     result = conn.execute(
         text(
             "UPDATE job_tasks SET done = done + :added, lease_expires_at = :lease, updated_at = :now "
-            "WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = 'running'"
+            f"WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = '{RUNNING}'"
         ),
         {
             "added": added,
@@ -137,11 +140,24 @@ def add_generated(conn: Connection, job_id: int, added: int) -> None:
         raise JobNotRunning()
 
 
+def require_processing(conn: Connection, job_id: int) -> None:
+    """Raise ``JobNotRunning`` unless the job is still processing (an export's heartbeat asks this).
+
+    It touches the job's row (``updated_at``) to ask, which also takes the row's lock, as
+    ``add_generated`` does: what follows in the transaction is ordered with the other chunks' finishes."""
+    result = conn.execute(
+        text("UPDATE jobs SET updated_at = :now WHERE id = :id AND status = 'processing'"),
+        {"now": now_us(), "id": job_id},
+    )
+    if result.rowcount != 1:
+        raise JobNotRunning()
+
+
 def finish_task(conn: Connection, task: ClaimedTask) -> None:
     result = conn.execute(
         text(
-            "UPDATE job_tasks SET status = 'done', lease_expires_at = NULL, updated_at = :now "
-            "WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = 'running'"
+            f"UPDATE job_tasks SET status = '{DONE}', lease_expires_at = NULL, updated_at = :now "
+            f"WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = '{RUNNING}'"
         ),
         {"now": now_us(), "id": task.id, "worker": task.worker_id, "attempt": task.attempt},
     )
@@ -155,7 +171,7 @@ def complete_job_if_done(conn: Connection, job_id: int, **values: object) -> boo
         text(
             f"UPDATE jobs SET status = 'completed', updated_at = :now{assignments} "
             "WHERE id = :id AND status = 'processing' AND NOT EXISTS ("
-            "  SELECT 1 FROM job_tasks WHERE job_id = :id AND kind != 'cancel' AND status != 'done')"
+            f"  SELECT 1 FROM job_tasks WHERE job_id = :id AND kind != 'cancel' AND status != '{DONE}')"
         ),
         {"now": now_us(), "id": job_id, **values},
     )
@@ -166,9 +182,9 @@ def release_task(conn: Connection, task: ClaimedTask) -> None:
     """Hand the task back at once (graceful stop); the attempt it used does not count."""
     conn.execute(
         text(
-            "UPDATE job_tasks SET status = 'ready', worker_id = NULL, lease_expires_at = NULL, "
+            f"UPDATE job_tasks SET status = '{READY}', worker_id = NULL, lease_expires_at = NULL, "
             "attempt = attempt - 1, updated_at = :now "
-            "WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = 'running'"
+            f"WHERE id = :id AND worker_id = :worker AND attempt = :attempt AND status = '{RUNNING}'"
         ),
         {"now": now_us(), "id": task.id, "worker": task.worker_id, "attempt": task.attempt},
     )

@@ -97,7 +97,7 @@ def _heartbeat(context: TaskContext) -> None:
         raise StopRequested()
     with context.database.write() as conn:
         task_store.record_progress(conn, context.task, 0, context.settings.lease_us)
-        task_store.add_generated(conn, context.job.pk, 0)
+        task_store.require_processing(conn, context.job.pk)
 
 
 def _complete(context: TaskContext, final: Path) -> None:

@@ -62,5 +62,5 @@ def _finish_empty(context: TaskContext) -> None:
     """A chunk resumed after its last batch committed but before it was marked done (or of size 0)."""
     with context.database.write() as conn:
         task_store.finish_task(conn, context.task)
-        task_store.add_generated(conn, context.job.pk, 0)
+        task_store.require_processing(conn, context.job.pk)
         task_store.complete_job_if_done(conn, context.job.pk)
