@@ -61,8 +61,6 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_jobs_keyspace", table_name="jobs")
-    # SQLite before 3.35 cannot drop a column in place; batch mode rebuilds the table there.
-    with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_column("number_of_codes")
-        batch_op.drop_column("code_length")
-        batch_op.drop_column("keyspace_prefix")
+    # In place (SQLite 3.35+): a batch rebuild of the table would have to recreate its partial index.
+    for column in ("number_of_codes", "code_length", "keyspace_prefix"):
+        op.drop_column("jobs", column)
