@@ -10,19 +10,23 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support import LiveServer, ep_error
+from tests.support import Api, LiveServer, ep_error
 
 MakeServer = Callable[..., LiveServer]
 ALLOWED = "code_length, code_prefix, consume_unit, max_uses_per_code, number_of_codes"
+
+
+def _api_and_promotion(make_server: MakeServer, profile: str) -> tuple[Api, str]:
+    server = make_server(embedded_worker=False, **({"profile": profile} if profile != "default" else {}))
+    api = server.api()
+    return api, api.create_promotion()
 
 
 @pytest.mark.parametrize("profile", ["default", "elasticpath"])
 def test_create_generate_job__an_unknown_parameter_is_400_naming_it(
     make_server: MakeServer, profile: str
 ) -> None:
-    server = make_server(embedded_worker=False, **({"profile": profile} if profile != "default" else {}))
-    api = server.api()
-    promotion = api.create_promotion()
+    api, promotion = _api_and_promotion(make_server, profile)
 
     misspelled = api.create_job(promotion, parameters={"number_of_codes": 5, "prefix": "SUM-"})
     assert misspelled.status_code == 400
@@ -58,9 +62,7 @@ def test_create_generate_job__an_unknown_parameter_is_400_naming_it(
 def test_create_export_job__any_parameter_is_400_and_empty_parameters_are_fine(
     make_server: MakeServer, profile: str
 ) -> None:
-    server = make_server(embedded_worker=False, **({"profile": profile} if profile != "default" else {}))
-    api = server.api()
-    promotion = api.create_promotion()
+    api, promotion = _api_and_promotion(make_server, profile)
     refused = api.create_job(promotion, "code_export", parameters={"number_of_codes": 5})
     assert refused.json() == ep_error(
         400,
