@@ -1,4 +1,5 @@
-"""Command line: ``promojobs serve | worker | migrate | clients create | clients revoke``."""
+"""Command line: ``promojobs serve | worker | migrate | clients create|list|revoke``, and the HTTP client's
+``promojobs promotions …`` and ``promojobs jobs …`` (promojobs.client)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from promojobs import bootstrap
 from promojobs.bootstrap import Container
+from promojobs.client import commands as client_commands
 from promojobs.config import Settings
 from promojobs.domain.errors import Unavailable
+from promojobs.domain.timefmt import to_rfc3339
 from promojobs.memory import limit_malloc_arenas
 from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import normalise_url
@@ -33,6 +36,7 @@ MAX_RETRY_DELAY_SECONDS = 5.0
 
 
 @click.group()
+@click.version_option(package_name="promojobs", prog_name="promojobs")
 def main() -> None:
     """promojobs: Elastic Path promotion codes and bulk code jobs, self-hosted."""
     limit_malloc_arenas()  # before any thread starts
@@ -107,6 +111,15 @@ def clients_create(store: str) -> None:
     click.echo("The secret is shown only now; store it safely.", err=True)
 
 
+@clients.command("list")
+def clients_list() -> None:
+    """Every client: id, store, created, revoked (never a secret)."""
+    container = bootstrap.build(Settings())
+    for client in container.auth.list_clients():
+        revoked = "-" if client.revoked_at is None else to_rfc3339(client.revoked_at)
+        click.echo("\t".join([client.client_id, client.store, to_rfc3339(client.created_at), revoked]))
+
+
 @clients.command("revoke")
 @click.argument("client_id")
 def clients_revoke(client_id: str) -> None:
@@ -115,6 +128,10 @@ def clients_revoke(client_id: str) -> None:
     if not container.auth.revoke_client(client_id):
         raise click.ClickException(f"no client {client_id}")
     click.echo(f"revoked {client_id}")
+
+
+main.add_command(client_commands.promotions)
+main.add_command(client_commands.jobs)
 
 
 def _open(settings: Settings, *, migrate: bool) -> Container:

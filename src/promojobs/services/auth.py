@@ -90,6 +90,10 @@ class AuthService:
         with self.database.read() as conn:
             return auth_store.count_clients(conn) > 0
 
+    def list_clients(self) -> list[auth_store.ClientListing]:
+        with self.database.read() as conn:
+            return auth_store.list_clients(conn)
+
     def revoke_client(self, client_id: str) -> bool:
         with self.database.write() as conn:
             revoked = auth_store.revoke_client(conn, client_id)

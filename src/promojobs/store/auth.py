@@ -37,6 +37,24 @@ def get_or_create_store(conn: Connection, name: str) -> int:
     return int(inserted.scalar_one())
 
 
+@dataclass(frozen=True)
+class ClientListing:
+    client_id: str
+    store: str
+    created_at: int
+    revoked_at: int | None
+
+
+def list_clients(conn: Connection) -> list[ClientListing]:
+    """Every client with its store's name, oldest first (an operator's view: no secrets)."""
+    rows = conn.execute(
+        select(clients.c.client_id, stores.c.name, clients.c.created_at, clients.c.revoked_at)
+        .join(stores, stores.c.id == clients.c.store_id)
+        .order_by(clients.c.created_at, clients.c.id)
+    )
+    return [ClientListing(row.client_id, row.name, row.created_at, row.revoked_at) for row in rows]
+
+
 def count_clients(conn: Connection) -> int:
     return len(conn.execute(select(clients.c.id).limit(1)).all())
 
