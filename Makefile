@@ -26,7 +26,10 @@ run: $(STAMP)
 	$(BIN)/promojobs serve
 
 ## Run the whole test suite, on SQLite and PostgreSQL, plus lint and types.
+## The console's browser tests need Debian's chromium (Playwright drives it; it cannot download one).
+BROWSER = test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 test: $(STAMP) $(NODE_STAMP) lint
+	@$(BROWSER)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -16,6 +16,7 @@ from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
 from promojobs.bootstrap import Container
+from promojobs.console import routes as console
 from promojobs.store.changes import psycopg_conninfo
 from promojobs.worker.runner import Worker
 from promojobs.worker.wakeup import PostgresListener
@@ -34,6 +35,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     for module in (tokens, promotions, codes, jobs, downloads, health):
         app.include_router(module.router)
+    console.install(app)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(CachedReads, container=container)
     app.add_middleware(AccessLog)

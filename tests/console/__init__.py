@@ -1,0 +1,1 @@
+"""The merchant console in a real headless browser."""
