@@ -420,25 +420,22 @@ async def generate(promotion_id: str, request: Request) -> Response:
             if form.get("name", "").strip():
                 body["name"] = form["name"].strip()
             await api.call("POST", f"/v2/promotions/{quote(promotion_id, safe='')}/jobs", json={"data": body})
-        except (ApiRefusal, _FormError) as problem:
+        except (ApiRefusal, _FormError, keyspace.NotAWholeNumber) as problem:
             status = problem.status if isinstance(problem, ApiRefusal) else 400
             return await _promotion(request, api, promotion_id, status, str(problem), form)
     return _redirect(f"/console/promotions/{quote(promotion_id, safe='')}?notice=generate#progress")
 
 
 def _generate_parameters(form: dict[str, str]) -> dict[str, Any]:
+    """The form as the API's parameters; the API checks them (and answers in its own words)."""
     parameters: dict[str, Any] = {"consume_unit": form.get("consume_unit", "per_cart")}
     for field, name, label in (
         ("count", "number_of_codes", "Number of codes"),
         ("length", "code_length", "Code length"),
         ("max_uses", "max_uses_per_code", "Max uses per code"),
     ):
-        value = form.get(field, "").strip().replace(",", "")
-        if not value:
-            continue
-        if not value.isascii() or not value.isdigit() or len(value) > 16:
-            raise _FormError(f"{label} must be a whole number.")
-        parameters[name] = int(value)
+        if form.get(field, "").strip():
+            parameters[name] = keyspace.whole_number(form[field], label)
     if "number_of_codes" not in parameters:
         raise _FormError("Enter how many codes to generate.")
     if form.get("prefix"):
