@@ -74,7 +74,11 @@ PROMOTION_KINDS = (PromotionKind("standard", "Standard", "/v2/promotions"),)
 
 
 class SessionEnded(Exception):
-    """No session, or its token expired or was revoked: sign in again."""
+    """No session (``expired`` False), or its token expired or was revoked: sign in again."""
+
+    def __init__(self, expired: bool) -> None:
+        super().__init__("session ended" if expired else "not signed in")
+        self.expired = expired
 
 
 def install(app: FastAPI) -> None:
@@ -122,14 +126,14 @@ class _Api(InProcessApi):
             return await super().call(method, path, **kwargs)
         except ApiRefusal as refusal:
             if refusal.status == 401:
-                raise SessionEnded() from refusal
+                raise SessionEnded(expired=True) from refusal
             raise
 
 
 def _api(request: Request) -> _Api:
     token = session_token(request)
     if token is None:
-        raise SessionEnded()
+        raise SessionEnded(expired=False)
     return _Api(request, token)
 
 
@@ -139,11 +143,12 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
-async def _session_ended(request: Request, _exc: Exception) -> Response:
+async def _session_ended(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SessionEnded)
     if request.url.path.endswith("/events") or request.url.path.endswith("/keyspace"):
         response: Response = Response('{"ended": true}', status_code=401, media_type="application/json")
     else:
-        response = _redirect("/console/login?ended=1")
+        response = _redirect("/console/login?ended=1" if exc.expired else "/console/login")
     end_session(request, response)
     return response
 
@@ -384,11 +389,11 @@ def _offset(value: str | None) -> int:
 def _store_of(request: Request) -> int:
     token = session_token(request)
     if token is None:
-        raise SessionEnded()
+        raise SessionEnded(expired=False)
     try:
         return _container(request).auth.authenticate(token).store_id
     except Unauthorized as exc:
-        raise SessionEnded() from exc
+        raise SessionEnded(expired=True) from exc
 
 
 @router.get("/promotions/{promotion_id}/keyspace")

@@ -93,12 +93,13 @@ function liveProgress() {
   source.addEventListener("failure", (message) => failure(JSON.parse(message.data).message));
   source.addEventListener("ended", () => window.location.assign("/console/login?ended=1"));
   source.onerror = () => {
-    // The browser reconnects by itself; say so while it does.
-    if (panel.dataset.final !== "true") {
-      const box = byId("job-live-failure");
-      box.textContent = "Lost the connection to the server; reconnecting…";
-      box.hidden = false;
-    }
+    if (panel.dataset.final === "true") return;
+    const box = byId("job-live-failure");
+    // The browser reconnects by itself after a dropped connection, not after a refused one.
+    box.textContent = source.readyState === EventSource.CLOSED
+      ? "The live progress stopped (the server refused it); reload the page to see the job."
+      : "Lost the connection to the server; reconnecting…";
+    box.hidden = false;
   };
   source.onopen = () => {
     byId("job-live-failure").hidden = true;
