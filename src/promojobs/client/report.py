@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime
 from typing import Any, Protocol
 
 import click
@@ -23,7 +22,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from promojobs.domain.progress import RateMeter, format_duration, format_rate
+from promojobs.domain.progress import RateMeter, format_duration, format_rate, job_lifetime_seconds
 
 
 class JobReporter(Protocol):
@@ -113,7 +112,9 @@ class RichJobReporter:
     def update(self, job: dict[str, Any]) -> None:
         total = total_of(job)
         finished = job["status"] in ("completed", "failed", "cancelled")
-        estimate = self.meter.observe(time.monotonic(), generated_of(job), total, finished, lifetime_of(job))
+        estimate = self.meter.observe(
+            time.monotonic(), generated_of(job), total, finished, job_lifetime_seconds(job)
+        )
         description = f"{job['job_type']} {job['status']}"
         counts = f"{estimate.generated:,}/{total:,}" if total else ""
         rate = format_rate(estimate.codes_per_second) if total else ""
@@ -135,17 +136,6 @@ class RichJobReporter:
 
     def close(self) -> None:
         self.progress.stop()
-
-
-def lifetime_of(job: dict[str, Any]) -> float:
-    """Seconds from the job's creation to its last update."""
-    stamps = job.get("meta", {}).get("timestamps", {})
-    try:
-        created = datetime.fromisoformat(stamps["created_at"])
-        updated = datetime.fromisoformat(stamps["updated_at"])
-    except (KeyError, TypeError, ValueError):
-        return 0.0
-    return (updated - created).total_seconds()
 
 
 class RichByteReporter:

@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import quote, urlencode
@@ -38,7 +37,7 @@ from promojobs.console.session import (
     set_cookie,
 )
 from promojobs.domain.errors import Unauthorized
-from promojobs.domain.progress import RateMeter, format_duration, format_rate
+from promojobs.domain.progress import RateMeter, format_duration, format_rate, job_lifetime_seconds
 
 HERE = Path(__file__).parent
 STATIC_FILES = {"console.css": "text/css", "console.js": "text/javascript"}
@@ -492,7 +491,7 @@ def _progress(job: dict[str, Any], meter: RateMeter) -> dict[str, Any]:
     total = int(parameters["number_of_codes"]) if job["job_type"] == "code_generate" else None
     generated = int((job.get("result") or {}).get("generated", 0))
     finished = job["status"] in FINAL
-    estimate = meter.observe(time.monotonic(), generated, total, finished, _lifetime(job))
+    estimate = meter.observe(time.monotonic(), generated, total, finished, job_lifetime_seconds(job))
     if total:
         counts = f"{generated:,} of {total:,} codes ({estimate.percent} %)"
     else:
@@ -513,16 +512,6 @@ def _progress(job: dict[str, Any], meter: RateMeter) -> dict[str, Any]:
         "cancellable": job["status"] in ("pending", "processing"),
         "downloadable": job["job_type"] == "code_export" and job["status"] == "completed",
     }
-
-
-def _lifetime(job: dict[str, Any]) -> float:
-    stamps = job.get("meta", {}).get("timestamps", {})
-    try:
-        return (
-            datetime.fromisoformat(stamps["updated_at"]) - datetime.fromisoformat(stamps["created_at"])
-        ).total_seconds()
-    except (KeyError, TypeError, ValueError):
-        return 0.0
 
 
 @router.get("/promotions/{promotion_id}/jobs/{job_id}/events")

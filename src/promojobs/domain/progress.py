@@ -7,7 +7,10 @@ its own timestamps (created → last update), which count its wait in the queue 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class RateMeter:
         """``now``: a monotonic clock; ``lifetime_seconds``: the job's updated_at - created_at."""
         if self._first is None:
             self._first = (now, generated)
-        elif generated != self._first[1]:
-            self._latest = (now, generated)
+        elif generated != (self._latest or self._first)[1]:
+            self._latest = (now, generated)  # a look that finds the same count says nothing new
         rate = self._rate()
         if rate is None and finished and generated and lifetime_seconds > 0:
             rate = generated / lifetime_seconds
@@ -66,3 +69,14 @@ def format_duration(seconds: float | None) -> str:
 
 def format_rate(codes_per_second: float | None) -> str:
     return "- codes/s" if codes_per_second is None else f"{codes_per_second:,.0f} codes/s"
+
+
+def job_lifetime_seconds(job: Mapping[str, Any]) -> float:
+    """Seconds from a job's creation to its last update, from its wire ``meta.timestamps``."""
+    stamps = job.get("meta", {}).get("timestamps", {})
+    try:
+        created = datetime.fromisoformat(stamps["created_at"])
+        updated = datetime.fromisoformat(stamps["updated_at"])
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    return (updated - created).total_seconds()
