@@ -145,6 +145,7 @@ def test_console__sign_in_create_generate_live_export_download_cancel(
         page.get_by_role("button", name="Export codes").click()
         download_link = page.get_by_role("link", name="Download CSV")
         expect(download_link).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("link", name="Download", exact=True)).to_be_visible()  # in the jobs table too
         page.screenshot(path=str(shots / "console-export.png"), full_page=True)
         with page.expect_download() as download:
             download_link.click()

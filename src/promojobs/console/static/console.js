@@ -79,6 +79,12 @@ function liveProgress() {
     byId("job-download").hidden = !job.downloadable;
     const row = byId(`status-${job.id}`);
     if (row) row.textContent = job.error && job.status === "failed" ? `${job.status}: ${job.error}` : job.status;
+    const file = byId(`file-${job.id}`);
+    if (file && job.downloadable && !file.firstChild) {
+      const link = byId("job-download").querySelector("a").cloneNode(true);
+      link.textContent = "Download";
+      file.appendChild(link);
+    }
     if (job.final) {
       panel.dataset.final = "true";
       source.close();
