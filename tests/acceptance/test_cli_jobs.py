@@ -230,9 +230,24 @@ def test_on_a_terminal__a_progress_bar_with_rate_and_time_left(sqlite_url: str, 
 
 def _generate_on_a_terminal(served: Served) -> None:
     promotion = _ok(_cli(served, "promotions", "create", *PROMOTION_ARGS)).strip()
+    text = _on_a_terminal(
+        served, "jobs", "generate", promotion, "--count", "20000", "--wait", "--interval", "0.05"
+    )
+    assert "20,000/20,000" in text and "100%" in text and "ETA 0:00" in text
+    assert re.search(r"\d[\d,]* codes/s", text), text
+    assert "━" in text  # rich's bar
+    output = served.data_dir / "on-a-terminal.csv"
+    text = _on_a_terminal(served, "jobs", "export", promotion, "--output", str(output), "--interval", "0.05")
+    size_kb = output.stat().st_size / 1000
+    assert f"{size_kb:.1f}/{size_kb:.1f} kB" in text, text  # bytes downloaded of the size
+    assert f"wrote {output.stat().st_size:,} bytes" in text
+
+
+def _on_a_terminal(served: Served, *args: str) -> str:
+    """Run the command with a pseudo-terminal as stdin, stdout and stderr; everything it wrote."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [PROMOJOBS, "jobs", "generate", promotion, "--count", "20000", "--wait", "--interval", "0.05"],
+        [PROMOJOBS, *args],
         env=_client_env(served, COLUMNS="120"),
         stdin=follower,
         stdout=follower,
@@ -249,11 +264,8 @@ def _generate_on_a_terminal(served: Served) -> None:
             break
         screen += chunk
     os.close(leader)
-    assert process.wait(timeout=120) == 0
-    text = screen.decode(errors="replace")
-    assert "20,000/20,000" in text and "100%" in text and "ETA 0:00" in text
-    assert re.search(r"\d[\d,]* codes/s", text), text
-    assert "━" in text  # rich's bar
+    assert process.wait(timeout=120) == 0, screen.decode(errors="replace")
+    return screen.decode(errors="replace")
 
 
 def test_version_and_clients_list(idle: Served) -> None:
