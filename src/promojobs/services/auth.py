@@ -22,8 +22,6 @@ from promojobs.store.database import Database, now_us
 CLIENT_CREDENTIALS = "client_credentials"
 IMPLICIT = "implicit"
 _hasher = PasswordHasher()
-# Verified against when the client_id is unknown, so both failures cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -67,6 +65,9 @@ class AuthService:
         self.database = database
         self.token_seconds = token_seconds
         self._recent: TokenCache[Principal] = TokenCache()
+        # Verified against when the client_id is unknown, so both failures cost the same time. Made here,
+        # not at import, so commands that never check a secret (the HTTP client's) start without it.
+        self._dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
 
     def create_client(self, store: str) -> NewClient:
         client = NewClient(
@@ -135,16 +136,15 @@ class AuthService:
         self._recent.put(key, principal, record.client_id, now, record.expires_at)
         return principal
 
-    @staticmethod
     def _check_credentials(
-        client: auth_store.ClientRecord | None, grant_type: str, client_secret: str | None
+        self, client: auth_store.ClientRecord | None, grant_type: str, client_secret: str | None
     ) -> None:
         if grant_type == IMPLICIT:
             if client is None or client.revoked:
                 raise InvalidCredentials()
             return
         if client is None:
-            _secret_matches(_DUMMY_HASH, client_secret or "")
+            _secret_matches(self._dummy_hash, client_secret or "")
             raise InvalidCredentials()
         if not _secret_matches(client.secret_hash, client_secret or "") or client.revoked:
             raise InvalidCredentials()
