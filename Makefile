@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 NODE_STAMP := tests/compat/node_modules/.installed-$(shell cat tests/compat/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench bench-quick soak clean lock
+.PHONY: install run test test-fast lint format bench bench-quick soak clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ BROWSER = test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y
 test: $(STAMP) $(NODE_STAMP) lint
 	@$(BROWSER)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## The fast tier alone: everything not marked slow (no big jobs, worker processes or fuzzing).
+test-fast: $(STAMP) $(NODE_STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -9,7 +9,13 @@ import pytest
 
 from tests.support import LiveServer, PostgresDatabases, database_url_for, postgres_reachable, start_server
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+
+def in_ci(value: str | None) -> bool:
+    """Any non-empty ``CI`` other than "false" or "0" is CI (runners set ``true``, ``1`` or ``yes``)."""
+    return value is not None and value.strip().lower() not in ("", "false", "0")
+
+
+IN_CI = in_ci(os.environ.get("CI"))
 _PG_REACHABLE: bool | None = None
 
 
@@ -18,7 +24,7 @@ def _pg_ok() -> bool:
     if _PG_REACHABLE is None:
         _PG_REACHABLE = postgres_reachable()
         if not _PG_REACHABLE and IN_CI:
-            raise RuntimeError("CI=true but PostgreSQL is not reachable at 127.0.0.1:5432")
+            raise RuntimeError("CI is set but PostgreSQL is not reachable at 127.0.0.1:5432")
     return _PG_REACHABLE
 
 
@@ -90,3 +96,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for backend, outcomes in sorted(counts.items()):
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
         terminalreporter.write_line(f"backend {backend}: {summary}")
+    skipped_pg = counts.get("postgresql", {}).get("skipped", 0)
+    if skipped_pg and not _PG_REACHABLE:
+        terminalreporter.write_sep(
+            "!",
+            f"{skipped_pg} PostgreSQL tests SKIPPED: PostgreSQL is not reachable at 127.0.0.1:5432 "
+            "(set CI=1 to make that an error)",
+            red=True,
+            bold=True,
+        )

@@ -38,7 +38,7 @@ class Process:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                self.process.wait(timeout=30)
         return self.process.returncode
 
 

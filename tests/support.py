@@ -102,6 +102,15 @@ def database_url_for(backend: str, tmp_path: Path, pg: PostgresDatabases) -> Ite
         pg.drop(name)
 
 
+def join_all(threads: list[threading.Thread], timeout: float, what: str = "a thread") -> None:
+    """Join every thread within ``timeout`` seconds in all, and fail clearly if one is still running."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    alive = [thread.name for thread in threads if thread.is_alive()]
+    assert not alive, f"{what} did not end within {timeout} s: {alive}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -122,7 +131,7 @@ class LiveServer:
         for client in self.clients:
             client.close()
         self._server.should_exit = True
-        self._thread.join(timeout=30)
+        join_all([self._thread], timeout=30, what="the test server")
 
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -289,6 +298,4 @@ def running_workers(server: LiveServer, count: int = 1, batch_size: int | None =
     finally:
         stop.set()
         container.wakeup.set()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in threads), "a worker did not stop"
+        join_all(threads, timeout=60, what="a worker")

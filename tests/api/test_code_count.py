@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from tests.support import Api, LiveServer, running_workers
@@ -25,6 +26,7 @@ def _counted(server: LiveServer, promotion: str) -> int:
         )
 
 
+@pytest.mark.slow
 def test_code_total__follows_generation_additions_deletions_and_cancels(make_server: object) -> None:
     server: LiveServer = make_server(embedded_worker=False)  # type: ignore[operator]
     api = server.api()

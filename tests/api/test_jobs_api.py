@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import LiveServer, ep_error, running_workers
+from tests.support import LiveServer, ep_error, join_all, running_workers
 
 MakeServer = Callable[..., LiveServer]
 
@@ -339,8 +339,7 @@ def test_twenty_concurrent_creates_on_one_promotion__exactly_one_wins(make_serve
     threads = [threading.Thread(target=create) for _ in range(20)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    join_all(threads, timeout=120, what="a racing request")
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [400] * 19, [r.text for r in responses if r.status_code not in (201, 400)]
     assert all(r.json() == TOO_MANY_JOBS for r in responses if r.status_code == 400)
@@ -468,6 +467,7 @@ def test_get_job__unknown_job_other_promotions_job_and_other_stores_job_are_404(
 # --- progress ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_generate_job__progress_grows_while_it_runs_then_completes_exactly(make_server: MakeServer) -> None:
     server = make_server(worker_batch_size=2000)
     api = server.api()
@@ -577,8 +577,7 @@ def test_idempotency_key__concurrent_retries_of_one_request_all_get_the_same_job
     threads = [threading.Thread(target=create) for _ in range(10)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    join_all(threads, timeout=120, what="a racing request")
     assert [r.status_code for r in responses] == [201] * 10, [r.text for r in responses]
     assert len({r.json()["data"]["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 9
@@ -612,8 +611,7 @@ def test_idempotency_key__reused_at_once_on_two_promotions__one_job_and_one_422_
     threads = [threading.Thread(target=create, args=(promotion,)) for promotion in promotions]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    join_all(threads, timeout=120, what="a racing request")
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [422] * (len(promotions) - 1), [r.text for r in responses]
     reused = ep_error(

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from promojobs.store import tasks as task_store
@@ -82,6 +83,7 @@ def test_cancel_pending_export_job__is_cancelled_at_once(make_server: MakeServer
     assert "result" not in response.json()["data"]
 
 
+@pytest.mark.slow
 def test_cancel_processing_job__deletes_exactly_its_codes_and_reports_them_in_result_deleted(
     make_server: MakeServer,
 ) -> None:
@@ -205,6 +207,7 @@ def test_cancel_racing_the_worker__never_errors_and_never_leaves_codes_of_a_canc
     assert outcomes.get("cancelled", 0) > 0, outcomes
 
 
+@pytest.mark.slow
 def test_cancel_job_split_in_chunks_running_on_three_workers__deletes_every_code_it_made(
     make_server: MakeServer,
 ) -> None:
@@ -236,6 +239,7 @@ def test_cancel_job_split_in_chunks_running_on_three_workers__deletes_every_code
     assert open_tasks == 0
 
 
+@pytest.mark.slow
 def test_cancel_job_running_on_as_many_workers_as_the_store_may_use__finishes_without_waiting_for_leases(
     make_server: MakeServer,
 ) -> None:

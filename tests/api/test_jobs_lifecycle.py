@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.support import LiveServer
@@ -53,6 +54,7 @@ def test_export_job__file_holds_every_code_of_the_promotion(server: LiveServer) 
     assert exported == {("'" + code if code[0] in "+-@" else code) for code in listed}
 
 
+@pytest.mark.slow
 def test_server_stopped_mid_job__hands_the_job_back_and_the_next_server_finishes_it(
     make_server: Callable[..., LiveServer],
 ) -> None:

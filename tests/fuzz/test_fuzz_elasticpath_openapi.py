@@ -29,7 +29,7 @@ from schemathesis.baseline import BaselineEntry
 from tests.fuzz.schemathesis_cli import run_schemathesis, show
 from tests.support import LiveServer
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 HERE = Path(__file__).parent
 ELASTIC_PATH_SPEC = HERE / "elasticpath" / "promotions-standard.service-generated.yaml"

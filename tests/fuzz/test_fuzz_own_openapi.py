@@ -19,7 +19,7 @@ from tests.api.test_errors import EXPECTED_OPERATIONS
 from tests.fuzz.schemathesis_cli import run_schemathesis, show
 from tests.support import LiveServer
 
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance")
 # Small jobs: the embedded worker runs every job the fuzzer submits, and a job of the default limit

@@ -24,6 +24,7 @@ from promojobs.domain.timefmt import to_rfc3339
 from promojobs.store import export as export_store
 from promojobs.store.database import Database
 from promojobs.store.migrate import upgrade
+from tests.support import join_all
 
 PROMOTION = 1
 BASE_MICROS = 1_767_225_600_000_000  # 2026-01-01
@@ -137,7 +138,7 @@ def test_parts__read_one_snapshot_while_another_process_deletes(
             time.sleep(0.001)
     finally:
         stop.set()
-        writer.join()
+        join_all([writer], timeout=60, what="the deleting writer")
     assert len(helpers) == 2
     broken = [k for k in range(half) if (codes[k] in present) != (codes[k + half] in present)]
     assert broken == []
@@ -209,7 +210,9 @@ def test_a_helper__stops_when_its_worker_is_gone(database: Database, tmp_path: P
         "print(helper.pid, flush=True)\n"
         "os._exit(0)\n"
     )
-    ran = subprocess.run([sys.executable, "-c", worker], capture_output=True, check=True, text=True)
+    ran = subprocess.run(
+        [sys.executable, "-c", worker], capture_output=True, check=True, text=True, timeout=120
+    )
     pid = int(ran.stdout)
     deadline = time.monotonic() + 10
     while _alive(pid) and time.monotonic() < deadline:
@@ -223,7 +226,9 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout
+    state = subprocess.run(
+        ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, timeout=30
+    ).stdout
     return bool(state.strip()) and not state.strip().startswith("Z")  # a zombie has stopped
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support import Api, LiveServer, running_workers
 
 
@@ -32,6 +34,7 @@ def test_a_store_with_fifty_queued_jobs_does_not_starve_another_stores_single_jo
     assert sum(finished < lonely_finished for finished in busy_finished) <= 1
 
 
+@pytest.mark.slow
 def test_one_store_never_holds_more_running_tasks_than_its_cap(make_server: object) -> None:
     server: LiveServer = make_server(embedded_worker=False, max_running_tasks_per_store=1, chunk_size=20_000)  # type: ignore[operator]
     busy, quiet = server.api("busy-store"), server.api("quiet-store")

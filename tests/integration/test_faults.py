@@ -31,7 +31,7 @@ from promojobs.store.database import Database
 from promojobs.worker import export
 from tests.processes import PROMOJOBS, process_env
 from tests.served import Served, spawn_serve, spawn_worker, start_serve, wait_for_log, wait_ready
-from tests.support import PROMOTION, Api, LiveServer
+from tests.support import PROMOTION, Api, LiveServer, join_all
 from tests.tcp_proxy import TcpProxy
 
 MakeServer = Callable[..., LiveServer]
@@ -250,8 +250,7 @@ class Hammer:
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
+        join_all(self._threads, timeout=60, what="a hammering client")
 
     def _loop(self, base_url: str, token: str, promotion: str, job: str, index: int) -> None:
         headers = {"Authorization": f"Bearer {token}"}

@@ -7,10 +7,8 @@ processes on the same database.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.processes import PROMOJOBS, process_env
 from tests.support import Api, LiveServer
 
 pytestmark = pytest.mark.slow
 
 MakeServer = Callable[..., LiveServer]
-PROMOJOBS = Path(sys.executable).parent / "promojobs"
 TOTAL = 200_000
 
 
@@ -38,16 +36,16 @@ class Workers:
 
     def start(self, lease_seconds: float) -> subprocess.Popen[bytes]:
         name = f"worker-{len(self.started)}"
-        env = {
-            **os.environ,
-            "PROMOJOBS_DATABASE_URL": self.database_url,
-            "PROMOJOBS_DATA_DIR": str(self.tmp_path / name),
-            "PROMOJOBS_LEASE_SECONDS": str(lease_seconds),
-            "PROMOJOBS_WORKER_BATCH_SIZE": "5000",
-            "PROMOJOBS_POLL_SECONDS": "0.2",
-        }
+        # Only the settings named here: a developer's own PROMOJOBS_* variables must not change the test.
+        env = process_env(
+            self.database_url,
+            self.tmp_path / name,
+            lease_seconds=lease_seconds,
+            worker_batch_size=5000,
+            poll_seconds=0.2,
+        )
         log = (self.tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen([str(PROMOJOBS), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([PROMOJOBS, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.started.append(process)
         return process
