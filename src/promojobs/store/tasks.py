@@ -68,7 +68,16 @@ RETURNING id, job_id, store_id, kind, seq, target, done, attempt
 """
 
 
+# Claims on PostgreSQL take this transaction-scoped advisory lock first. Without it, workers claiming at
+# the same moment each count the store's running tasks in their own snapshot, none sees the others' claims,
+# and a store ends up with as many running tasks as there are workers, past its cap. (SQLite's write lock
+# already serialises claims.) A claim is a few milliseconds once per chunk, so the queue is short.
+_CLAIM_LOCK_KEY = 0x70726F6D6F  # "promo"
+
+
 def claim_task(conn: Connection, worker_id: str, lease_us: int, per_store: int) -> ClaimedTask | None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
     now = now_us()
     query = _CLAIMABLE + (" FOR UPDATE OF t SKIP LOCKED" if conn.dialect.name == "postgresql" else "")
     task_id = conn.execute(text(query), {"now": now, "per_store": per_store}).scalar()
