@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from promojobs import bootstrap
 from promojobs.config import Settings
+from promojobs.worker.wakeup import CHANNEL
 from tests.processes import Fleet
-from tests.support import PROMOTION
+from tests.support import PG_ADMIN_URL, PROMOTION
 
 BIG_JOB = 1_000_000
 SMALL_JOB = 30_000
@@ -140,16 +142,43 @@ def test_twenty_jobs_on_two_apis_and_four_workers_survive_a_killed_worker(
         assert by_promotion[promotion] == (size, size)
 
 
-def test_a_new_job_is_picked_up_in_under_a_second_by_idle_workers(
+def _listening_workers(database_url: str) -> int:
+    """Worker connections that have run LISTEN for new tasks on this database and wait on it."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query = %s",
+            (name, f"LISTEN {CHANNEL}"),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.slow
+def test_a_new_job_wakes_idle_workers_by_notify_not_by_their_poll(
     fleet: Fleet, pg_database_url: str, tmp_path: Path
 ) -> None:
+    """The workers poll only every 600 s here: a job picked up within the deadline below was picked up
+    because NOTIFY woke a worker, which the worker logs."""
+    fleet.settings["poll_seconds"] = 600
     api = fleet.api()
     fleet.worker()
     fleet.worker()
     token = _tokens(pg_database_url, tmp_path / "admin", api)[0]
-    time.sleep(2)  # the workers are idle and waiting (poll_seconds is 5, so only NOTIFY can wake them)
-    started = time.monotonic()
+    _wait_until(lambda: _listening_workers(pg_database_url) == 2, "the workers never listened for notices")
     promotion, job, _ = _submit(api, token, 1_000)
-    while _job(api, token, promotion, job)["status"] == "pending":
-        time.sleep(0.02)
-    assert time.monotonic() - started < 1.0
+    _wait_until(
+        lambda: _job(api, token, promotion, job)["status"] != "pending",
+        "the job stayed pending: no NOTIFY woke an idle worker",
+    )
+    _wait_until(
+        lambda: any("woken by a notice of new work" in log.read_text() for log in fleet.logs[1:]),
+        "no worker logged a wake-up by notice",
+    )
+
+
+def _wait_until(condition: Callable[[], bool], failure: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)

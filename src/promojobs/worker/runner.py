@@ -72,8 +72,9 @@ class Worker:
             except Exception:
                 log.exception("worker %s: unexpected error between tasks", self.worker_id)
                 worked = False
-            if not worked:
-                self.wakeup.wait(self.settings.poll_seconds)
+            if not worked and self.wakeup.wait(self.settings.poll_seconds):
+                # Says why an idle worker looks again (a notice, not its poll): tests check the mechanism.
+                log.info("worker %s: woken by a notice of new work", self.worker_id)
         log.info("worker %s stopped", self.worker_id)
 
     def run_once(self, stop: threading.Event) -> bool:

@@ -26,9 +26,11 @@ class Wakeup:
     def set(self) -> None:
         self._event.set()
 
-    def wait(self, timeout: float) -> None:
-        self._event.wait(timeout)
+    def wait(self, timeout: float) -> bool:
+        """Wait for a notice of new work or ``timeout``; True when it was a notice."""
+        noticed = self._event.wait(timeout)
         self._event.clear()
+        return noticed
 
     def notify_on_commit(self, conn: Connection) -> None:
         """Wake this process's workers (on PostgreSQL: all workers) once ``conn``'s transaction commits."""
