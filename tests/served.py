@@ -134,9 +134,9 @@ def start_serve(
     return served
 
 
-def wait_for_log(process: Process, text: str, timeout: float = 30) -> None:
+def wait_for_log(process: Process, text: str, timeout: float = 30, count: int = 1) -> None:
     deadline = time.monotonic() + timeout
-    while text not in process.log():
+    while process.log().count(text) < count:
         if time.monotonic() > deadline or process.process.poll() is not None:
             raise AssertionError(f"{text!r} never appeared in the log:\n{process.log()}")
         time.sleep(0.05)

@@ -111,6 +111,13 @@ def join_all(threads: list[threading.Thread], timeout: float, what: str = "a thr
     assert not alive, f"{what} did not end within {timeout} s: {alive}"
 
 
+def wait_past(epoch_seconds: float) -> None:
+    """Wait until the wall clock is past ``epoch_seconds``: for what expires by the clock (tokens, links),
+    waiting on the very condition instead of a guessed sleep."""
+    while time.time() <= epoch_seconds:
+        time.sleep(min(0.05, max(0.001, epoch_seconds - time.time())))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

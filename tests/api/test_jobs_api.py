@@ -4,8 +4,8 @@ idempotency. Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import LiveServer, ep_error, join_all, running_workers
+from tests.support import LiveServer, ep_error, join_all, running_workers, wait_past
 
 MakeServer = Callable[..., LiveServer]
 
@@ -647,7 +647,8 @@ def test_idempotency_key__is_forgotten_after_its_window(make_server: MakeServer)
     headers = {"Idempotency-Key": "short-lived"}
     first = api.http.post(url, json=body, headers=headers).json()["data"]
     api.wait_for(promotion, first["id"], "completed")
-    time.sleep(1.2)
+    created = datetime.fromisoformat(first["meta"]["timestamps"]["created_at"]).timestamp()
+    wait_past(created + 1 + 0.002)  # the window (1 s) counts from the job's creation (shown to the ms)
     later = api.http.post(url, json=body, headers=headers)
     assert later.status_code == 201
     assert "Idempotent-Replayed" not in later.headers

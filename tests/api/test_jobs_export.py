@@ -15,7 +15,7 @@ import pytest
 
 from promojobs.store import export as export_store
 from promojobs.store import tasks as task_store
-from tests.support import Api, LiveServer, ep_error
+from tests.support import Api, LiveServer, ep_error, wait_past
 
 MakeServer = Callable[..., LiveServer]
 
@@ -290,7 +290,7 @@ def test_download_link__expires_after_its_lifetime(make_server: MakeServer) -> N
     promotion = api.create_promotion()
     job = _export(api, promotion)
     href = _href(api, promotion, job["id"])
-    time.sleep(2.1)
+    wait_past(int(dict(parse_qsl(urlsplit(href).query))["expires"]))
     response = httpx.get(href)
     assert response.status_code == 403
     assert response.json() == ep_error(403, "Forbidden", "The download link has expired")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 from tests.api.test_errors import assert_ep_error
-from tests.support import PROMOTION, Api, LiveServer
+from tests.support import PROMOTION, Api, LiveServer, wait_past
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 PROMOTION_TYPES = [
@@ -261,10 +261,15 @@ def test_list__eq_code_is_exact_not_a_prefix_or_wildcard(server: LiveServer) -> 
 # ---- update ---------------------------------------------------------------------------------------
 
 
+def _wait_past_timestamp(rfc3339: str) -> None:
+    """Until the clock is past a shown timestamp (to the millisecond): a change then stamps a later one."""
+    wait_past(datetime.fromisoformat(rfc3339).timestamp() + 0.001)
+
+
 def test_update__changes_the_given_fields_and_keeps_the_others(server: LiveServer) -> None:
     api = server.api()
     before = api.http.post("/v2/promotions", json={"data": FULL}).json()["data"]
-    time.sleep(0.01)
+    _wait_past_timestamp(before["meta"]["timestamps"]["updated_at"])
     changes = {
         "name": "Promo #1 (extended)",
         "description": "Promotion (extended)",
@@ -294,7 +299,7 @@ def test_update__changes_the_given_fields_and_keeps_the_others(server: LiveServe
 def test_update__moves_updated_at_and_keeps_created_at(server: LiveServer) -> None:
     api = server.api()
     before = create(api)
-    time.sleep(0.01)
+    _wait_past_timestamp(before["meta"]["timestamps"]["updated_at"])
     after = update(api, before["id"], name="renamed").json()["data"]
     created, updated = before["meta"]["timestamps"], after["meta"]["timestamps"]
     assert updated["created_at"] == created["created_at"]

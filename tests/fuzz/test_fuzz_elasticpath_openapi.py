@@ -29,7 +29,7 @@ from schemathesis.baseline import BaselineEntry
 from tests.fuzz.schemathesis_cli import run_schemathesis, show
 from tests.support import LiveServer
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
+pytestmark = pytest.mark.fuzz
 
 HERE = Path(__file__).parent
 ELASTIC_PATH_SPEC = HERE / "elasticpath" / "promotions-standard.service-generated.yaml"
@@ -82,6 +82,7 @@ def _linked_spec(work_dir: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_schemathesis__elastic_path_openapi_with_the_elasticpath_profile__no_5xx_and_no_unlisted_divergence(
     make_server: Callable[..., LiveServer], backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -41,13 +41,12 @@ BOOTSTRAP: dict[str, object] = {
 }
 
 
-def _run_serve(database_url: str | None, data_dir: Path, **settings: object) -> tuple[int, str, float]:
-    """Run ``promojobs serve`` to its end: (exit code, everything it printed, seconds it took). Without a
+def _run_serve(database_url: str | None, data_dir: Path, **settings: object) -> tuple[int, str]:
+    """Run ``promojobs serve`` to its end: (exit code, everything it printed). Without a
     ``database_url`` it uses its default SQLite file in ``data_dir``."""
     env = process_env(database_url or "", data_dir, **settings)
     if database_url is None:
         del env["PROMOJOBS_DATABASE_URL"]
-    started = time.monotonic()
     result = subprocess.run(
         [PROMOJOBS, "serve", "--port", "1"],  # it must give up long before it would listen anywhere
         env=env,
@@ -55,7 +54,7 @@ def _run_serve(database_url: str | None, data_dir: Path, **settings: object) -> 
         text=True,
         timeout=60,
     )
-    return result.returncode, result.stdout + result.stderr, time.monotonic() - started
+    return result.returncode, result.stdout + result.stderr
 
 
 def _proxied(database_url: str, proxy: TcpProxy) -> str:
@@ -137,7 +136,7 @@ def test_database_unreachable_at_start__nothing_listens_on_the_postgresql_port__
     reserved = TcpProxy("127.0.0.1", 9)  # bound, never listening: connections are refused
     try:
         url = f"postgresql://promojobs:s3cret-password@127.0.0.1:{reserved.port}/promojobs"
-        code, output, seconds = _run_serve(url, tmp_path, database_wait_seconds=2)
+        code, output = _run_serve(url, tmp_path, database_wait_seconds=2)
     finally:
         reserved.close()
     assert code == 1, output
@@ -151,7 +150,6 @@ def test_database_unreachable_at_start__nothing_listens_on_the_postgresql_port__
     assert "gave up after 2 s. Check PROMOJOBS_DATABASE_URL" in last
     assert "s3cret-password" not in output
     assert "Traceback" not in output
-    assert 2 <= seconds < 20
 
 
 @pytest.mark.parametrize("where", ["database_url", "data_dir"])
@@ -162,13 +160,11 @@ def test_database_unreachable_at_start__impossible_sqlite_path__retries_then_exi
     blocker.write_text("not a directory")
     if where == "database_url":  # an explicit SQLite URL whose directory cannot exist
         impossible = blocker / "promojobs.sqlite3"
-        code, output, seconds = _run_serve(
-            f"sqlite:///{impossible}", tmp_path / "data", database_wait_seconds=2
-        )
+        code, output = _run_serve(f"sqlite:///{impossible}", tmp_path / "data", database_wait_seconds=2)
         problem = f"the SQLite database {impossible} cannot be opened (unable to open database file)"
         hint = "Check that its directory exists and is writable"
     else:  # the default SQLite file inside a data directory that cannot exist
-        code, output, seconds = _run_serve(None, blocker / "data", database_wait_seconds=2)
+        code, output = _run_serve(None, blocker / "data", database_wait_seconds=2)
         problem = f"the data directory {blocker / 'data'} cannot be used (Not a directory"
         hint = "Check PROMOJOBS_DATA_DIR"
     assert code == 1, output
@@ -176,7 +172,6 @@ def test_database_unreachable_at_start__impossible_sqlite_path__retries_then_exi
     last = output.strip().splitlines()[-1]
     assert last.startswith(f"Error: {problem}") and "gave up after 2 s" in last and hint in last, output
     assert "Traceback" not in output
-    assert 2 <= seconds < 20
 
 
 @pytest.mark.slow
@@ -189,9 +184,8 @@ def test_database_unreachable_at_start__postgresql_appears_during_the_wait__serv
     served = spawn_serve(url, tmp_path / "api", BOOTSTRAP, worker=False)
     worker = spawn_worker(url, tmp_path / "worker", {"poll_seconds": 0.2})
     try:
-        wait_for_log(served, "cannot be reached (connection failed")
-        wait_for_log(worker, "cannot be reached (connection failed")
-        time.sleep(1)
+        for process in (served, worker):  # each has retried at least once: it waits, it did not give up
+            wait_for_log(process, "cannot be reached (connection failed", count=2)
         assert served.process.poll() is None and worker.process.poll() is None
         proxy.start()  # the database appears
         wait_ready(served, timeout=30)
@@ -279,9 +273,12 @@ class Hammer:
         with self._lock:
             return Counter(status for sent, answered, status in self.results if when(sent, answered))
 
-    def slowest(self) -> float:
-        with self._lock:
-            return max(answered - sent for sent, answered, _ in self.results)
+    def wait_for_answers(self, when: Callable[[float, float], bool], count: int = 8) -> None:
+        """Wait until ``count`` requests whose (sent, answered) times satisfy ``when`` were answered."""
+        deadline = time.monotonic() + 60
+        while sum(self.statuses(when).values()) < count:
+            assert time.monotonic() < deadline, f"the hammering clients got no answers: {self.statuses(when)}"
+            time.sleep(0.01)
 
 
 @pytest.mark.slow
@@ -322,7 +319,7 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
         wait_for_log(idle, " started")
         token = http.headers["Authorization"].split()[1]
         with Hammer(served.base_url, token, promotion, job["id"]) as hammer:
-            time.sleep(0.2)
+            hammer.wait_for_answers(lambda sent, answered: True)
             cut_at = time.monotonic()
             proxy.cut()
             # Every kind of request answers 503 at once, with the Elastic Path error body.
@@ -343,9 +340,8 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
                 ),
                 ("GET", "/readyz", None),
             ]:
-                started = time.monotonic()
+                # At once: the client's timeout (30 s) turns a request that hangs into a failure.
                 _assert_unavailable_soon(http, method, path, body)
-                assert time.monotonic() - started < 5, (method, path)
             tokens = httpx.post(
                 f"{served.base_url}/oauth/access_token",
                 data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
@@ -353,7 +349,7 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
             assert tokens.status_code in (401, 503), tokens.text  # a bad secret needs no database to refuse
             assert httpx.get(f"{served.base_url}/healthz").status_code == 200  # the process itself is fine
             wait_for_log(worker, "the database was lost during its generate task")
-            time.sleep(2)
+            wait_for_log(idle, "the database cannot be reached", count=2)  # the outage went on for a while
             # The worker did not fail the job: it waits for the database.
             during = _job_row(pg_database_url, job["id"])
             assert (during["status"], during["error"]) == ("processing", None), during
@@ -364,7 +360,7 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
             proxy.restore()
             first = http.get(f"/v2/promotions/{promotion}/jobs/{job['id']}")  # pool_pre_ping: at once
             assert first.status_code == 200, first.text
-            time.sleep(1)
+            hammer.wait_for_answers(lambda sent, answered: sent > restored_at)
         # Before the cut and after the restore: success only. In flight at the cut (lost mid-request) or
         # sent during the outage: 503, or success for those that finished first.
         before = hammer.statuses(lambda sent, answered: answered < cut_at)
@@ -372,8 +368,7 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
         after = hammer.statuses(lambda sent, answered: sent > restored_at)
         assert set(before) <= {200, 201} and before, (before, outage, after)
         assert set(outage) <= {200, 201, 503} and outage[503] > 0, (before, outage, after)
-        assert set(after) <= {200, 201} and after, (before, outage, after)
-        assert hammer.slowest() < 15, "a request hung"
+        assert set(after) <= {200, 201} and after, (before, outage, after)  # 0: a request failed or hung
 
         done = api.wait_for(promotion, job["id"], timeout=120)
         assert done["status"] == "completed", done
@@ -424,7 +419,15 @@ def test_database_connections_killed_mid_job__the_job_is_not_failed_and_ends_wit
                     )
                 ).scalar_one()
             assert killed > 0
-            time.sleep(0.3)
+            # The next kill lands after the worker reconnected and committed another batch.
+            before = _job_row(pg_database_url, job["id"])["generated"]
+            api.wait_until(
+                promotion,
+                job["id"],
+                lambda j, before=before: (  # type: ignore[misc]
+                    j["status"] != "processing" or j.get("result", {}).get("generated", 0) > before
+                ),
+            )
         done = api.wait_for(promotion, job["id"], timeout=120)
         assert done["status"] == "completed", done
         assert done["result"] == {"generated": LOST_JOB}
