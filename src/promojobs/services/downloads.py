@@ -27,8 +27,7 @@ class DownloadLinks:
         return f"expires={expires}&signature={self._signature(job_uuid, expires)}"
 
     def verify(self, job_uuid: str, expires: str | None, signature: str | None) -> None:
-        # isascii: str.isdigit also accepts "²" (int() refuses it) and other scripts' digits.
-        if not expires or not signature or not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
+        if not expires or not signature or not _canonical_seconds(expires):
             raise Forbidden("The download link is invalid")
         expected = self._signature(job_uuid, int(expires))
         # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
@@ -39,3 +38,13 @@ class DownloadLinks:
 
     def _signature(self, job_uuid: str, expires: int) -> str:
         return hmac.new(self.key, f"{job_uuid}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def _canonical_seconds(text: str) -> bool:
+    """Only the form ``query`` writes: ASCII digits, no leading zero, at most 12 of them.
+
+    Any other spelling of the same number (``0123``) would be another URL for the same link, which the
+    signature does not cover: a way around caches and log searches for a link that was handed out.
+    """
+    # isascii: str.isdigit also accepts "²" (int() refuses it) and other scripts' digits.
+    return text.isascii() and text.isdigit() and len(text) <= 12 and (text == "0" or text[0] != "0")
