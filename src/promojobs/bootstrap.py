@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promojobs.config import Settings
-from promojobs.services.auth import AuthService
+from promojobs.services.auth import AuthService, BootstrapOutcome
 from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
@@ -69,7 +69,7 @@ def build(settings: Settings) -> Container:
         settings=settings,
         database=database,
         wakeup=wakeup,
-        auth=AuthService(database, settings.token_seconds),
+        auth=AuthService(database, settings.token_seconds, settings.token_cache_seconds),
         promotions=PromotionService(database, settings.files_dir),
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
@@ -81,12 +81,18 @@ def build(settings: Settings) -> Container:
 
 
 def ensure_bootstrap_client(container: Container) -> Path | None:
-    """Make sure someone can log in; return the credentials file written on a first start, if any."""
+    """Make sure someone can log in; return the credentials file written on a first start, if any.
+
+    ``PROMOJOBS_BOOTSTRAP_CLIENT_ID/SECRET`` create that client once; every later start leaves it as it is
+    (a revoked client stays revoked, a rotated secret stays rotated) and says so in the log.
+    """
     settings = container.settings
     if settings.bootstrap_client_id and settings.bootstrap_client_secret:
-        container.auth.ensure_client(
-            DEFAULT_STORE, settings.bootstrap_client_id, settings.bootstrap_client_secret.get_secret_value()
+        client_id = settings.bootstrap_client_id
+        outcome = container.auth.bootstrap_client(
+            DEFAULT_STORE, client_id, settings.bootstrap_client_secret.get_secret_value()
         )
+        log.log(logging.WARNING if outcome in _UNUSABLE else logging.INFO, _BOOTSTRAP_LOG[outcome], client_id)
         return None
     if container.auth.has_clients():
         return None
@@ -95,6 +101,21 @@ def ensure_bootstrap_client(container: Container) -> Path | None:
     payload = {"store": client.store, "client_id": client.client_id, "client_secret": client.client_secret}
     _write_private(path, json.dumps(payload, indent=2) + "\n")
     return path
+
+
+_BOOTSTRAP_LOG = {
+    BootstrapOutcome.CREATED: "bootstrap client %s created (store 'default')",
+    BootstrapOutcome.EXISTS: "bootstrap client %s already exists; left unchanged",
+    BootstrapOutcome.OTHER_SECRET: (
+        "bootstrap client %s already exists with another secret; its stored secret is kept and "
+        "PROMOJOBS_BOOTSTRAP_CLIENT_SECRET does not log in (remove the variable, or create a new client)"
+    ),
+    BootstrapOutcome.REVOKED: (
+        "bootstrap client %s is revoked and stays revoked; PROMOJOBS_BOOTSTRAP_CLIENT_SECRET does not log in "
+        "(remove the variable, or create a new client with promojobs clients create)"
+    ),
+}
+_UNUSABLE = (BootstrapOutcome.OTHER_SECRET, BootstrapOutcome.REVOKED)
 
 
 def _signing_key(settings: Settings) -> bytes:

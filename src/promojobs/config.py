@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     keyspace_max_fill_ratio: float = 1e-6
 
     token_seconds: int = 3600
+    # How long an API process trusts a token it validated without asking the database again: the longest a
+    # revocation made elsewhere (another process, ``promojobs clients revoke``) takes to reach it.
+    token_cache_seconds: float = Field(default=1.0, ge=0.0, le=1.0)
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
     signing_key: SecretStr | None = None

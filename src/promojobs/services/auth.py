@@ -7,6 +7,7 @@ never leaks timing about its value.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ class TokenGrant:
         }
 
 
+class BootstrapOutcome(enum.Enum):
+    CREATED = "created"
+    EXISTS = "exists"
+    OTHER_SECRET = "exists with another secret"  # noqa: S105 (a state, not a secret)
+    REVOKED = "revoked"
+
+
 @dataclass(frozen=True)
 class NewClient:
     client_id: str
@@ -61,10 +69,10 @@ def hash_token(token: str) -> str:
 
 
 class AuthService:
-    def __init__(self, database: Database, token_seconds: int) -> None:
+    def __init__(self, database: Database, token_seconds: int, token_cache_seconds: float) -> None:
         self.database = database
         self.token_seconds = token_seconds
-        self._recent: TokenCache[Principal] = TokenCache()
+        self._recent: TokenCache[Principal] = TokenCache(token_cache_seconds)
         # Verified against when the client_id is unknown, so both failures cost the same time. Made here,
         # not at import, so commands that never check a secret (the HTTP client's) start without it.
         self._dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
@@ -73,19 +81,29 @@ class AuthService:
         client = NewClient(
             client_id=secrets.token_urlsafe(24), client_secret=secrets.token_urlsafe(32), store=store
         )
-        self.ensure_client(store, client.client_id, client.client_secret)
+        with self.database.write() as conn:
+            store_id = auth_store.get_or_create_store(conn, store)
+            auth_store.insert_client(conn, store_id, client.client_id, _hasher.hash(client.client_secret))
         return client
 
-    def ensure_client(self, store: str, client_id: str, client_secret: str) -> None:
-        """Create the client (and its store), or reset its secret if it already exists."""
-        secret_hash = _hasher.hash(client_secret)
+    def bootstrap_client(self, store: str, client_id: str, client_secret: str) -> BootstrapOutcome:
+        """Create the client (and its store) if no client has that id; never change one that exists.
+
+        A client that exists is left exactly as it is: a revoked one stays revoked and a secret that differs
+        from ``client_secret`` is kept, so a restart with an old environment cannot bring back a credential
+        that was revoked or rotated.
+        """
         with self.database.write() as conn:
             existing = auth_store.find_client(conn, client_id)
             if existing is None:
                 store_id = auth_store.get_or_create_store(conn, store)
-                auth_store.insert_client(conn, store_id, client_id, secret_hash)
-            elif not _secret_matches(existing.secret_hash, client_secret) or existing.revoked:
-                auth_store.update_client_secret(conn, existing.pk, secret_hash)
+                auth_store.insert_client(conn, store_id, client_id, _hasher.hash(client_secret))
+                return BootstrapOutcome.CREATED
+        if existing.revoked:
+            return BootstrapOutcome.REVOKED
+        if not _secret_matches(existing.secret_hash, client_secret):
+            return BootstrapOutcome.OTHER_SECRET
+        return BootstrapOutcome.EXISTS
 
     def has_clients(self) -> bool:
         with self.database.read() as conn:

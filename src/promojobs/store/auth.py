@@ -74,12 +74,6 @@ def find_client(conn: Connection, client_id: str) -> ClientRecord | None:
     return ClientRecord(row.id, row.client_id, row.store_id, row.secret_hash, row.revoked_at is not None)
 
 
-def update_client_secret(conn: Connection, client_pk: int, secret_hash: str) -> None:
-    conn.execute(
-        update(clients).where(clients.c.id == client_pk).values(secret_hash=secret_hash, revoked_at=None)
-    )
-
-
 def revoke_client(conn: Connection, client_id: str) -> bool:
     now = now_us()
     client = find_client(conn, client_id)
