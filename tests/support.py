@@ -25,6 +25,7 @@ import uvicorn
 
 from promojobs import bootstrap
 from promojobs.api.app import create_app
+from promojobs.api.edge import server_config
 from promojobs.bootstrap import Container
 from promojobs.config import Settings
 from promojobs.store.database import Database
@@ -163,8 +164,8 @@ def start_server(database_url: str, data_dir: Path, **overrides: Any) -> LiveSer
     settings = Settings(database_url=database_url, data_dir=data_dir, **overrides)
     container = bootstrap.build(settings)
     port = free_port()
-    config = uvicorn.Config(
-        create_app(container), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    config = server_config(
+        create_app(container), settings.model_copy(update={"port": port}), log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -12,11 +12,10 @@ from types import FrameType
 from typing import TypeVar
 
 import click
-import uvicorn
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from promojobs import bootstrap
+from promojobs import bootstrap, logs
 from promojobs.bootstrap import Container
 from promojobs.client import commands as client_commands
 from promojobs.config import Settings
@@ -40,7 +39,7 @@ MAX_RETRY_DELAY_SECONDS = 5.0
 def main() -> None:
     """promojobs: Elastic Path promotion codes and bulk code jobs, self-hosted."""
     limit_malloc_arenas()  # before any thread starts
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(Settings().log_format)
 
 
 @main.command()
@@ -61,12 +60,10 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     credentials = bootstrap.ensure_bootstrap_client(container)
     if credentials is not None:
         click.echo(f"First start: created a client for store 'default'; its credentials are in {credentials}")
+    from promojobs.api import edge
     from promojobs.api.app import create_app
 
-    # uvicorn's access log prints query strings (download signatures); promojobs.api.access_log does not.
-    uvicorn.run(
-        create_app(container), host=settings.host, port=settings.port, log_level="info", access_log=False
-    )
+    edge.serve(create_app(container), settings)
 
 
 @main.command()

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     signing_key: SecretStr | None = None
 
     max_body_bytes: int = 8 * 1024 * 1024
+    # The HTTP edge (api/edge.py; every limit with its reason in docs/security.md).
+    max_url_bytes: int = Field(default=64 * 1024, gt=0)
+    max_header_bytes: int = Field(default=64 * 1024, gt=0)
+    max_headers: int = Field(default=100, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    drain_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    drain_seconds: float = Field(default=10.0, ge=0)
+    keep_alive_seconds: int = Field(default=5, gt=0)
+    log_format: Literal["text", "json"] = "text"
     idempotency_seconds: int = 24 * 3600
 
     embedded_worker: bool = True

@@ -3,8 +3,8 @@ body, never a 500, and writes nothing.
 
 Each test sends its batch inside ``writes_nothing``, which compares the row counts of every table a
 request could write (on both backends) before and after, and checks that the store still lists.
-Requests that are not valid HTTP never reach promojobs: uvicorn answers them itself with a plain-text 400
-(docs/compatibility.md, "Hostile input"); the last test pins that down.
+Requests that are not valid HTTP never reach a route: the HTTP edge (api/edge.py) answers them with the same
+Elastic Path error body (docs/compatibility.md, "Hostile input"); the last test pins that down.
 """
 
 from __future__ import annotations
@@ -588,7 +588,7 @@ def _raw_http(server: LiveServer, request: bytes) -> bytes:
     return received
 
 
-def test_requests_that_are_not_valid_http__are_400_from_the_http_server_and_it_keeps_serving(
+def test_requests_that_are_not_valid_http__get_a_4xx_with_the_error_body_and_it_keeps_serving(
     server: LiveServer,
 ) -> None:
     api = server.api()
@@ -597,14 +597,34 @@ def test_requests_that_are_not_valid_http__are_400_from_the_http_server_and_it_k
         b"POST /v2/promotions HTTP/1.1\r\nHost: x\r\nAuthorization: " + token + b"\r\nConnection: close\r\n"
     )
     body = json.dumps({"data": PROMOTION}).encode()
+    chunked = b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
     with writes_nothing(server, api):
-        for request in [
-            head + b"Content-Type: application/json\r\nContent-Length: abc\r\n\r\n" + body,
-            head + b"Content-Type: application/json\r\nContent-Length: -1\r\n\r\n" + body,
-            head + b"Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n" + body,
-            b"GET /v2/promotions/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            b"GET /v2/promotions/" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        for status, request in [
+            (400, head + b"Content-Type: application/json\r\nContent-Length: abc\r\n\r\n" + body),
+            (400, head + b"Content-Type: application/json\r\nContent-Length: -1\r\n\r\n" + body),
+            (
+                400,
+                head
+                + b"Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n"
+                + body,
+            ),
+            (400, head + chunked + b"Content-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+            (400, head + chunked + b"\r\nzz\r\n" + body),
+            (400, head + b"X-Nul: a\x00b\r\n\r\n"),
+            (400, b"FROB /v2/promotions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            (400, b"GET /v2/promotions/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            (
+                414,
+                b"GET /v2/promotions/"
+                + b"a" * 100_000
+                + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ),
         ]:
             answer = _raw_http(server, request)
-            assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+            assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:200]
+            head_part, _, answer_body = answer.partition(b"\r\n\r\n")
+            assert b"content-type: application/json" in head_part.lower(), answer[:300]
+            error = json.loads(answer_body)["errors"][0]
+            assert error["status"] == str(status), error
+            assert error["detail"], error
     assert httpx.get(f"{server.base_url}/healthz").status_code == 200

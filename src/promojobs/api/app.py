@@ -1,4 +1,4 @@
-"""The ASGI application: routes, the error table, the body limit, and (by default) an embedded worker."""
+"""The ASGI application: routes, the error table, the middleware, and (by default) an embedded worker."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promojobs.api import errors, schemas
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
+from promojobs.api.middleware import BodyLimit
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
 from promojobs.bootstrap import Container
 from promojobs.console import routes as console
@@ -81,61 +81,3 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for thread in threads:
             thread.join(timeout=60)
         container.database.dispose()
-
-
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed.
-
-    The body is read in full (up to the limit) before the application sees any of it: a streamed body
-    that turns out too large must not reach a route as a shorter, still valid, JSON document, be
-    written, and then be answered 413.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _too_large(self.max_bytes)(scope, receive, send)
-            return
-        message = await receive()
-        if message["type"] == "http.request" and message.get("more_body", False):
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                if message["type"] != "http.request":
-                    return  # the client went away mid-body: nobody to answer
-                chunks.append(message.get("body", b""))
-                size += len(chunks[-1])
-                if size > self.max_bytes:
-                    await _too_large(self.max_bytes)(scope, receive, send)
-                    return
-                if not message.get("more_body", False):
-                    break
-                message = await receive()
-            message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        elif len(message.get("body", b"")) > self.max_bytes:  # one message, as for almost every request
-            await _too_large(self.max_bytes)(scope, receive, send)
-            return
-        body_message = message
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()  # after the body: disconnect notices
-            replayed = True
-            return body_message
-
-        await self.app(scope, replay, send)
-
-
-def _too_large(max_bytes: int) -> ASGIApp:
-    return errors.error_response(
-        413, "Payload Too Large", f"The request body must be at most {max_bytes} bytes"
-    )

@@ -77,6 +77,11 @@ def error_response(
     )
 
 
+def error_body(status: int, title: str, detail: str) -> bytes:
+    """The error body alone, for answers written before any application code runs (api/edge.py)."""
+    return orjson.dumps({"errors": [{"status": str(status), "title": title, "detail": detail}]})
+
+
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.PromojobsError)
     status = status_of(exc)
