@@ -59,7 +59,9 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     container = _open(settings, migrate=True)
     credentials = bootstrap.ensure_bootstrap_client(container)
     if credentials is not None:
-        click.echo(f"First start: created a client for store 'default'; its credentials are in {credentials}")
+        log.warning(
+            "First start: created a client for store 'default'; its credentials are in %s", credentials
+        )
     from promojobs.api import edge
     from promojobs.api.app import create_app
 

@@ -9,8 +9,10 @@ closed connection) with a generous deadline, never for a fixed time.
 from __future__ import annotations
 
 import json
+import logging
 import select
 import socket
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -124,15 +126,22 @@ def test_stalled_request_headers__get_408_and_the_connection_is_closed(edge: Edg
         assert _read_all(silent) == b""
 
 
-def test_stalled_request_body__gets_408_and_the_connection_is_closed(edge: Edge) -> None:
+def test_stalled_request_body__gets_408_and_the_connection_is_closed(
+    edge: Edge, caplog: pytest.LogCaptureFixture
+) -> None:
     server = edge(body_timeout_seconds=0.5)
-    with _connect(server) as sock:
+    with caplog.at_level(logging.INFO, logger="promojobs.access"), _connect(server) as sock:
         sock.sendall(
             b"POST /oauth/access_token HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant"
         )
         error = _error(_read_all(sock), 408)
+        deadline = time.monotonic() + GENEROUS
+        while not (lines := [r.getMessage() for r in caplog.records if r.name == "promojobs.access"]):
+            assert time.monotonic() < deadline, "no access log line"
+            time.sleep(0.01)
     assert error["title"] == "Request Timeout"
+    assert '"POST /oauth/access_token" 408 ' in lines[0]  # as answered, not 499 or 500
 
 
 # ---- 4. the 413 reaches a client that sends its whole body first --------------------------------------

@@ -65,8 +65,20 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 0  # no answer started
-        complete = False
+        logged = False
         gone = False
+
+        def record(final_status: int) -> None:
+            nonlocal logged
+            logged = True
+            client = scope.get("client")
+            log_request(
+                client[0] if client else "-",
+                scope["method"],
+                scope.get("raw_path") or scope["path"].encode(),
+                scope.get(EDGE_STATUS, final_status),
+                (time.perf_counter() - started) * 1000,
+            )
 
         async def watching_receive() -> Message:
             nonlocal gone
@@ -76,11 +88,12 @@ class AccessLog:
             return message
 
         async def recording_send(message: Message) -> None:
-            nonlocal status, complete
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                complete = True
+                # Logged before the last bytes go out, so the line is there when the client has its answer.
+                record(status)
             await send(message)
 
         try:
@@ -88,17 +101,9 @@ class AccessLog:
         except ClientDisconnect:
             gone = True  # the body was being read when the client went away: nobody to answer
         finally:
-            if EDGE_STATUS in scope:
-                status = int(scope[EDGE_STATUS])
-            elif gone and not complete:
-                status = CLIENT_CLOSED
-            elif status == 0:
-                status = 500  # an exception on its way to the error handler, or no answer at all
-            client = scope.get("client")
-            log_request(
-                client[0] if client else "-",
-                scope["method"],
-                scope.get("raw_path") or scope["path"].encode(),
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            if not logged:
+                if gone:
+                    status = CLIENT_CLOSED
+                elif status == 0:
+                    status = 500  # an exception on its way to the error handler, or no answer at all
+                record(status)
