@@ -99,8 +99,15 @@ class Services:
     def start_uvicorn(
         self, name: str, app: str, env: dict[str, str], workers: int, factory: bool
     ) -> tuple[Proc, str]:
-        """Serve an app with the uvicorn command line, the same way for promojobs and the bare app."""
+        """Serve an app with the uvicorn command line; promojobs (``factory``, one worker) through its HTTP
+        edge as ``promojobs serve`` does (bench/serve_edge.py), so its cost is in the ratio."""
         port = free_port()
+        if factory and workers == 1:
+            argv = [str(BIN / "python"), str(REPO / "bench" / "serve_edge.py"), app, "--port", str(port)]
+            proc = self.procs.start(name, argv, env)
+            base_url = f"http://127.0.0.1:{port}"
+            proc.wait_for_http(f"{base_url}/healthz")
+            return proc, base_url
         argv = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)]
         argv += [
             "--workers",

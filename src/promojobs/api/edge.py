@@ -141,6 +141,12 @@ class EdgeProtocol(HttpToolsProtocol):
             self._watchdog = None
         super().connection_lost(exc)
 
+    def on_response_complete(self) -> None:
+        if self._draining:  # uvicorn would arm its keep-alive timeout, which would cut the drain short
+            self.server_state.total_requests += 1
+            return
+        super().on_response_complete()
+
     def shutdown(self) -> None:
         self._closing = True
         super().shutdown()
