@@ -113,6 +113,9 @@ class EdgeProtocol(HttpToolsProtocol):
         limits: EdgeLimits = getattr(config, LIMITS_ATTRIBUTE, None) or EdgeLimits()
         self.limits = limits
         self._head_room = limits.max_url_bytes + limits.max_header_bytes + HEAD_OVERHEAD_BYTES
+        self._max_url_bytes = limits.max_url_bytes
+        self._max_header_bytes = limits.max_header_bytes
+        self._max_headers = limits.max_headers
         self._phase = _HEAD
         self._head_started = 0.0
         self._head_fed = 0  # bytes given to the parser since the last request ended (or the connection began)
@@ -158,11 +161,11 @@ class EdgeProtocol(HttpToolsProtocol):
                 self.transport.close()
             return
         if self._phase != _BODY:
-            room = self._head_room - self._head_fed
-            if len(data) > room:
-                self._feed_past_the_head_room(data, room)
+            fed = self._head_fed + len(data)
+            if fed > self._head_room:
+                self._feed_past_the_head_room(data, self._head_room - self._head_fed)
                 return
-            self._head_fed += len(data)
+            self._head_fed = fed
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
@@ -178,7 +181,13 @@ class EdgeProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if self._phase != _IDLE and not self._draining:
+        phase = self._phase
+        if phase != _IDLE and not self._draining:  # (a whole GET in one read ends here, no clock read)
+            now = self.loop.time()
+            if phase == _BODY:
+                self._body_seen_at = now  # body bytes arrived, or the head ended
+            elif self._head_started == 0.0:
+                self._head_started = now  # a new request's head has begun and is not complete yet
             deadline = self._deadline()
             if self._watchdog is None or deadline < self._watch_at:  # (a body deadline before the head's)
                 self._arm(deadline)
@@ -202,17 +211,17 @@ class EdgeProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         if self._phase == _IDLE:
             self._phase = _HEAD
-            self._head_started = self.loop.time()
+            self._head_started = 0.0  # read from the clock only if the head does not arrive in one piece
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        if len(self.url) > self.limits.max_url_bytes:
+        if len(self.url) > self._max_url_bytes:
             raise _Refused(414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
         self._header_bytes += len(name) + len(value)
-        if self._header_count > self.limits.max_headers or self._header_bytes > self.limits.max_header_bytes:
+        if self._header_count > self._max_headers or self._header_bytes > self._max_header_bytes:
             raise _Refused(431)
         name = name.lower()
         if name == b"expect" and value.lower() == b"100-continue":
@@ -222,18 +231,13 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         self._phase = _BODY
-        self._body_seen_at = self.loop.time()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # (not for a websocket upgrade)
-            cycle.transport = cast(asyncio.Transport, self._cycle_transport)
+            cycle.transport = self._cycle_transport  # type: ignore[assignment]
             # Until the body has arrived, an answer closes the connection (a 413 sent before reading the
             # body must not leave the rest of it to be parsed as the next request, however long it is).
             self._keep_alive_wanted = cycle.keep_alive
             cycle.keep_alive = False
-
-    def on_body(self, body: bytes) -> None:
-        self._body_seen_at = self.loop.time()
-        super().on_body(body)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -348,7 +352,7 @@ class EdgeProtocol(HttpToolsProtocol):
             method,
             url.partition(b"?")[0],
             status,
-            (self.loop.time() - self._head_started) * 1000,
+            (self.loop.time() - self._head_started) * 1000 if self._head_started else 0.0,
         )
 
     def _close_after_response(self) -> None:
