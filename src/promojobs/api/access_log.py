@@ -25,6 +25,9 @@ log = logging.getLogger("promojobs.access")
 CLIENT_CLOSED = 499
 # Set in the scope by api/edge.py when it answered a request the application was still reading.
 EDGE_STATUS = "promojobs.edge_status"
+# The status each request was logged with, left in the scope for whatever counts requests (metrics): a
+# client that hung up is 499 there too, never a server error.
+LOGGED_STATUS = "promojobs.logged_status"
 _UNSAFE = re.compile(rb'[^\x21-\x7e]|["\\]')
 
 
@@ -72,11 +75,12 @@ class AccessLog:
             nonlocal logged
             logged = True
             client = scope.get("client")
+            scope[LOGGED_STATUS] = final_status = scope.get(EDGE_STATUS, final_status)
             log_request(
                 client[0] if client else "-",
                 scope["method"],
                 scope.get("raw_path") or scope["path"].encode(),
-                scope.get(EDGE_STATUS, final_status),
+                final_status,
                 (time.perf_counter() - started) * 1000,
             )
 
