@@ -429,12 +429,18 @@ _ERROR_DESCRIPTIONS = {
     "cannot be cancelled or has no file, an Idempotency-Key reused with another body, ...).",
     429: "Too many requests; retry after `Retry-After` seconds.",
     503: "The database cannot be reached; retry shortly.",
+    408: "The request head or body stopped arriving (PROMOJOBS_HEADER_TIMEOUT_SECONDS, "
+    "PROMOJOBS_BODY_TIMEOUT_SECONDS); the connection is closed.",
+    414: "The request target (path and query) is over PROMOJOBS_MAX_URL_BYTES.",
+    431: "The request headers are over PROMOJOBS_MAX_HEADER_BYTES or PROMOJOBS_MAX_HEADERS.",
 }
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"description": "Always `Bearer`.", "schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}},
 }
 _SERVICE = (429, 503)
+# Answered by the HTTP edge (api/edge.py) before any route, on every operation.
+_EDGE = (408, 414, 431)
 _SECURED = (401, 403)
 OPERATION_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/oauth/access_token"): (400, 401, 413, *_SERVICE),
@@ -612,7 +618,8 @@ def _complete_operation(
     responses: dict[str, Any] = operation["responses"]
     responses.pop("422", None)  # FastAPI's HTTPValidationError: never sent
     secured = bool(operation.get("security"))
-    for status in OPERATION_ERRORS.get((method, path), (*_SECURED, *_SERVICE) if secured else ()):
+    errors = OPERATION_ERRORS.get((method, path), (*_SECURED, *_SERVICE) if secured else ())
+    for status in (*errors, *_EDGE):
         response: dict[str, Any] = {
             "description": _ERROR_DESCRIPTIONS[status],
             "content": {"application/json": {"schema": {"$ref": _COMPONENTS + "ErrorResponse"}}},
