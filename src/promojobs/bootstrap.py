@@ -11,13 +11,16 @@ from pathlib import Path
 
 from promojobs.config import Settings
 from promojobs.services.auth import AuthService, BootstrapOutcome
+from promojobs.services.code_ids import CodeIds
 from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
+from promojobs.services.rule_promotions import RULE_CONSUME_UNITS, RuleCodeService, RulePromotionService
 from promojobs.services.throttle import LoginThrottle, StoreRateLimit
 from promojobs.store.database import Database
+from promojobs.store.promotions import RULE
 from promojobs.worker.context import WorkerSettings
 from promojobs.worker.wakeup import Wakeup
 
@@ -41,6 +44,10 @@ class Container:
     store_rate_limit: StoreRateLimit
     login_throttle: LoginThrottle
     read_cache: ReadCache
+    rule_promotions: RulePromotionService
+    rule_codes: RuleCodeService
+    rule_jobs: JobService
+    code_ids: CodeIds
 
     def worker_settings(self) -> WorkerSettings:
         s = self.settings
@@ -65,6 +72,8 @@ def build(settings: Settings) -> Container:
         chunk_size=settings.chunk_size,
         idempotency_seconds=settings.idempotency_seconds,
     )
+    signing_key = _signing_key(settings)
+    code_ids = CodeIds(signing_key)
     return Container(
         settings=settings,
         database=database,
@@ -73,10 +82,23 @@ def build(settings: Settings) -> Container:
         promotions=PromotionService(database, settings.files_dir),
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
-        links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
+        links=DownloadLinks(signing_key, settings.download_link_seconds),
         store_rate_limit=StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
         read_cache=ReadCache(database.changes, settings.read_cache_entries, settings.read_cache_bytes),
+        rule_promotions=RulePromotionService(
+            database, settings.files_dir, settings.max_automatic_rule_promotions
+        ),
+        rule_codes=RuleCodeService(database, settings.codes_per_promotion_limit, code_ids),
+        rule_jobs=JobService(
+            database,
+            limits,
+            wakeup.notify_on_commit,
+            kind=RULE,
+            units=RULE_CONSUME_UNITS,
+            not_cancellable="Only pending or processing jobs can be cancelled.",
+        ),
+        code_ids=code_ids,
     )
 
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_codes_per_promotion: int | None = None
     download_link_seconds: int = 3600
     keyspace_max_fill_ratio: float = 1e-6
+    # Elastic Path's limit of active and future automatic rule promotions per store.
+    max_automatic_rule_promotions: int = 50
 
     token_seconds: int = 3600
     # How long an API process trusts a token it validated without asking the database again: the longest a

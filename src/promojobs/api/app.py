@@ -14,7 +14,7 @@ from promojobs.api import errors, schemas
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
-from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
+from promojobs.api.routes import codes, downloads, health, jobs, promotions, rule_promotions, tokens
 from promojobs.bootstrap import Container
 from promojobs.console import routes as console
 from promojobs.store.changes import psycopg_conninfo
@@ -33,7 +33,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (tokens, promotions, codes, jobs, downloads, health):
+    for module in (tokens, promotions, codes, jobs, rule_promotions, downloads, health):
         app.include_router(module.router)
     console.install(app)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)

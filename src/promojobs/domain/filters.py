@@ -5,7 +5,7 @@ A filter is one or more clauses ``op(field,value[,value...])`` joined by ``:`` (
 
     filter   := clause (":" clause)*
     clause   := SP* op "(" SP* field SP* "," operand ("," operand)* ")" SP*
-    op       := "eq" | "like" | "in" | "gt" | "ge" | "lt" | "le"
+    op       := "eq" | "like" | "ilike" | "in" | "gt" | "ge" | "lt" | "le"
     field    := [A-Za-z_][A-Za-z0-9_.]*
     operand  := SP* (quoted | bare) SP*
     quoted   := '"' ... '"' | "'" ... "'"        (backslash escapes the quote character or a backslash)
@@ -33,7 +33,7 @@ __all__ = [
 MAX_FILTER_CLAUSES = 10
 MAX_FILTER_BYTES = 8 * 1024
 
-KNOWN_OPS: frozenset[str] = frozenset({"eq", "like", "in", "gt", "ge", "lt", "le"})
+KNOWN_OPS: frozenset[str] = frozenset({"eq", "like", "ilike", "in", "gt", "ge", "lt", "le"})
 _MULTI_VALUE_OPS: frozenset[str] = frozenset({"in"})
 
 _SPACE = " "

@@ -26,13 +26,21 @@ from promojobs.domain.errors import (
 )
 from promojobs.domain.filters import parse_filter
 from promojobs.domain.ids import is_uuid
-from promojobs.domain.job_specs import ExportSpec, GenerateSpec, JobSpec, parse_job_spec
+from promojobs.domain.job_specs import (
+    STANDARD_CONSUME_UNITS,
+    ConsumeUnits,
+    ExportSpec,
+    GenerateSpec,
+    JobSpec,
+    parse_job_spec,
+)
 from promojobs.domain.jobs import CANCELLABLE_STATUSES, STATUS_ALIASES, JobStatus, JobType, TaskKind
 from promojobs.domain.pagination import PageRequest
 from promojobs.services.promotions import find_or_404
 from promojobs.store import jobs as job_store
 from promojobs.store.database import Database, now_us
 from promojobs.store.jobs import ActiveJobExists, IdempotencyKeyTaken, JobRecord, NewJob
+from promojobs.store.promotions import STANDARD
 
 JOB_FILTERS = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
 MAX_JOB_NAME_CHARS = 50
@@ -77,10 +85,24 @@ Notifier = Callable[[Connection], None]
 
 
 class JobService:
-    def __init__(self, database: Database, limits: JobLimits, notify: Notifier) -> None:
+    """The jobs of one kind of promotion (standard or rule): the engine underneath is the same."""
+
+    def __init__(
+        self,
+        database: Database,
+        limits: JobLimits,
+        notify: Notifier,
+        *,
+        kind: str = STANDARD,
+        units: ConsumeUnits = STANDARD_CONSUME_UNITS,
+        not_cancellable: str | None = None,
+    ) -> None:
         self.database = database
         self.limits = limits
         self.notify = notify
+        self.kind = kind
+        self.units = units
+        self.not_cancellable = not_cancellable  # the 422 detail, where it differs by kind
 
     def parse_request(
         self,
@@ -92,7 +114,7 @@ class JobService:
     ) -> JobRequest:
         """Check a job request once, where it comes in; everything after sees typed values only."""
         _check_name(name)
-        spec = parse_job_spec(job_type, parameters, self.limits.codes_per_job)
+        spec = parse_job_spec(job_type, parameters, self.limits.codes_per_job, self.units)
         fingerprint = _fingerprint(promotion_uuid, job_type, name, parameters)
         return JobRequest(name, spec, fingerprint, idempotency_key)
 
@@ -101,7 +123,7 @@ class JobService:
     ) -> tuple[JobRecord, bool]:
         """Create a job; return it and whether it is new (False: an idempotent replay)."""
         with self.database.write() as conn:
-            promotion = find_or_404(conn, store_id, promotion_uuid, for_update=True)
+            promotion = find_or_404(conn, store_id, promotion_uuid, for_update=True, kind=self.kind)
             replay = self._replay(conn, store_id, request.idempotency_key, request.fingerprint)
             if replay is not None:
                 return replay, False
@@ -140,11 +162,11 @@ class JobService:
         with self.database.read() as conn:
             if is_uuid(promotion_uuid):
                 found = job_store.list_jobs_page(
-                    conn, store_id, promotion_uuid, equals, page.limit, page.offset
+                    conn, store_id, promotion_uuid, equals, page.limit, page.offset, kind=self.kind
                 )
                 if found is not None:
                     return found
-            promotion = find_or_404(conn, store_id, promotion_uuid)
+            promotion = find_or_404(conn, store_id, promotion_uuid, kind=self.kind)
             return [], job_store.count_jobs(conn, promotion.pk, equals)
 
     def get(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
@@ -154,10 +176,10 @@ class JobService:
     def cancel(self, store_id: int, client_id: str, promotion_uuid: str, job_uuid: str) -> JobRecord:
         with self.database.write() as conn:
             # Locking the promotion serialises cancels with job submission and with each other.
-            find_or_404(conn, store_id, promotion_uuid, for_update=True)
+            find_or_404(conn, store_id, promotion_uuid, for_update=True, kind=self.kind)
             job = self._find(conn, store_id, promotion_uuid, job_uuid)
             if job.status not in CANCELLABLE_STATUSES:
-                raise NotCancellable()
+                raise NotCancellable(self.not_cancellable)
             # A worker may be claiming the job or finishing it right now: take its tasks first (the order
             # workers lock in), then move the status only from the one it really has.
             job_store.lock_tasks(conn, job.pk)
@@ -171,7 +193,7 @@ class JobService:
                 job_store.insert_tasks(conn, job.pk, store_id, TaskKind.CANCEL, [0])
                 self.notify(conn)
             else:
-                raise NotCancellable()  # it completed or failed meanwhile
+                raise NotCancellable(self.not_cancellable)  # it completed or failed meanwhile
             return self._find(conn, store_id, promotion_uuid, job_uuid)
 
     def downloadable(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
@@ -190,9 +212,8 @@ class JobService:
             raise Forbidden("The export file is no longer available")
         return job.file_name
 
-    @staticmethod
-    def _find(conn: Connection, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
-        promotion = find_or_404(conn, store_id, promotion_uuid)
+    def _find(self, conn: Connection, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
+        promotion = find_or_404(conn, store_id, promotion_uuid, kind=self.kind)
         job = job_store.find_job(conn, store_id, promotion.pk, job_uuid) if is_uuid(job_uuid) else None
         if job is None:
             raise JobNotFound()

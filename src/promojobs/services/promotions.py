@@ -14,7 +14,7 @@ from promojobs.domain.pagination import PageRequest
 from promojobs.domain.timefmt import parse_datetime
 from promojobs.store import promotions as promotion_store
 from promojobs.store.database import Database, new_uuid, now_us
-from promojobs.store.promotions import PromotionRecord
+from promojobs.store.promotions import STANDARD, PromotionRecord
 
 PROMOTION_FILTERS = {"code": frozenset({"eq"})}
 IMMUTABLE_FIELDS = ("promotion_type", "schema")
@@ -26,10 +26,12 @@ class PromotionNotFound(NotFound):
     """promotion not found"""
 
 
-def find_or_404(conn: Connection, store_id: int, uuid: str, *, for_update: bool = False) -> PromotionRecord:
+def find_or_404(
+    conn: Connection, store_id: int, uuid: str, *, for_update: bool = False, kind: str = STANDARD
+) -> PromotionRecord:
     if not is_uuid(uuid):
         raise PromotionNotFound()
-    promotion = promotion_store.find_promotion(conn, store_id, uuid, for_update=for_update)
+    promotion = promotion_store.find_promotion(conn, store_id, uuid, for_update=for_update, kind=kind)
     if promotion is None:
         raise PromotionNotFound()
     return promotion
@@ -41,8 +43,8 @@ class PromotionService:
         self.files_dir = files_dir
 
     def create(self, store_id: int, fields: dict[str, Any]) -> PromotionRecord:
-        columns = _dated(fields)
-        _check_window(columns.get("start_at"), columns.get("end_at"))
+        columns = dated(fields)
+        check_window(columns.get("start_at"), columns.get("end_at"))
         uuid = new_uuid()
         now = now_us()
         columns.update(uuid=uuid, store_id=store_id, created_at=now, updated_at=now)
@@ -68,13 +70,13 @@ class PromotionService:
         body_id = fields.pop("id", None)
         if body_id != uuid:
             raise ValidationFailed("data.id must match the promotion id in the path", source="data.id")
-        columns = _dated(fields)
+        columns = dated(fields)
         with self.database.write() as conn:
             current = find_or_404(conn, store_id, uuid, for_update=True)
             _check_immutable(current, columns)
             start = columns.get("start_at", current.start_at)
             end = columns.get("end_at", current.end_at)
-            _check_window(start, end)
+            check_window(start, end)
             for name in IMMUTABLE_FIELDS:
                 columns.pop(name, None)
             columns["updated_at"] = now_us()
@@ -89,8 +91,8 @@ class PromotionService:
             (self.files_dir / name).unlink(missing_ok=True)
 
 
-def _dated(fields: dict[str, Any]) -> dict[str, Any]:
-    for name in NOT_NULL_FIELDS:
+def dated(fields: dict[str, Any], not_null: tuple[str, ...] = NOT_NULL_FIELDS) -> dict[str, Any]:
+    for name in not_null:
         if name in fields and fields[name] is None:
             raise ValidationFailed(f"{name} must not be null", source=f"data.{name}")
     columns = {key: value for key, value in fields.items() if key not in ("type", "start", "end")}
@@ -101,7 +103,7 @@ def _dated(fields: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def _check_window(start: int | None, end: int | None) -> None:
+def check_window(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and end <= start:
         raise ValidationFailed("end must be after start", source="data.end")
 

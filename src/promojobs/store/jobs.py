@@ -217,7 +217,7 @@ _LISTABLE = frozenset({"job_type", "status"})
 _PAGE_SQL = (
     "SELECT j.*, p.uuid AS promotion_uuid, count(*) OVER () AS total "
     "FROM jobs j JOIN promotions p ON p.id = j.promotion_id "
-    "WHERE p.store_id = :store AND p.uuid = :promotion{conditions} "
+    "WHERE p.store_id = :store AND p.uuid = :promotion AND p.kind = :kind{conditions} "
     "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset"
 )
 _COUNT_SQL = "SELECT count(*) FROM jobs j WHERE j.promotion_id = :promotion_pk{conditions}"
@@ -230,6 +230,8 @@ def list_jobs_page(
     equals: Sequence[tuple[str, str]],
     limit: int,
     offset: int,
+    *,
+    kind: str = "standard",
 ) -> tuple[list[JobRecord], int] | None:
     """One page of a promotion's jobs, newest first, and the total, in ONE query (the hot read of the API).
 
@@ -238,7 +240,14 @@ def list_jobs_page(
     conditions, values = _equals_sql(equals)
     rows = conn.execute(
         text(_PAGE_SQL.format(conditions=conditions)),
-        {"store": store_id, "promotion": promotion_uuid, "limit": limit, "offset": offset, **values},
+        {
+            "store": store_id,
+            "promotion": promotion_uuid,
+            "kind": kind,
+            "limit": limit,
+            "offset": offset,
+            **values,
+        },
     ).all()
     if not rows:
         return None

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import ColumnElement
 
 from promojobs.store.schema import codes, job_tasks, jobs, promotions
 
@@ -31,13 +32,22 @@ class PromotionRecord:
     max_applications_per_cart: int | None
     created_at: int
     updated_at: int
+    kind: str = "standard"
+    priority: int | None = None
+    stackable: bool | None = None
+    override_stacking: bool | None = None
+    rule_set: Any = None
 
+
+STANDARD = "standard"
+RULE = "rule"
 
 # Columns that hold JSON documents, by the field name the rest of the code uses.
 JSON_FIELDS = {
     "schema": "schema_json",
     "min_cart_value": "min_cart_value_json",
     "max_discount_value": "max_discount_value_json",
+    "rule_set": "rule_set_json",
 }
 
 
@@ -70,6 +80,11 @@ def _record(row: Row[Any]) -> PromotionRecord:
         max_applications_per_cart=row.max_applications_per_cart,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        kind=row.kind,
+        priority=row.priority,
+        stackable=None if row.stackable is None else bool(row.stackable),
+        override_stacking=None if row.override_stacking is None else bool(row.override_stacking),
+        rule_set=_load(row.rule_set_json),
     )
 
 
@@ -82,9 +97,12 @@ def insert_promotion(conn: Connection, columns: dict[str, Any]) -> None:
 
 
 def find_promotion(
-    conn: Connection, store_id: int, uuid: str, *, for_update: bool = False
+    conn: Connection, store_id: int, uuid: str, *, for_update: bool = False, kind: str = STANDARD
 ) -> PromotionRecord | None:
-    query = select(promotions).where(promotions.c.store_id == store_id, promotions.c.uuid == uuid)
+    """The promotion of this kind: a rule promotion is not found under /v2/promotions, nor the reverse."""
+    query = select(promotions).where(
+        promotions.c.store_id == store_id, promotions.c.uuid == uuid, promotions.c.kind == kind
+    )
     if for_update:
         query = query.with_for_update()
     row = conn.execute(query).first()
@@ -92,10 +110,18 @@ def find_promotion(
 
 
 def list_promotions(
-    conn: Connection, store_id: int, limit: int, offset: int, holding_codes: Sequence[str] = ()
+    conn: Connection,
+    store_id: int,
+    limit: int,
+    offset: int,
+    holding_codes: Sequence[str] = (),
+    *,
+    kind: str = STANDARD,
+    conditions: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[list[PromotionRecord], int]:
-    """The store's promotions, newest first; only those holding every one of ``holding_codes``."""
-    condition = [promotions.c.store_id == store_id]
+    """The store's promotions of ``kind``, newest first; only those holding every one of
+    ``holding_codes`` and meeting every one of ``conditions``."""
+    condition = [promotions.c.store_id == store_id, promotions.c.kind == kind, *conditions]
     for code in holding_codes:
         holding = select(codes.c.promotion_id).where(
             codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()
@@ -110,6 +136,26 @@ def list_promotions(
         .offset(offset)
     ).all()
     return [_record(row) for row in rows], int(total)
+
+
+def count_automatic_rule_promotions(conn: Connection, store_id: int, now: int, except_pk: int | None) -> int:
+    """Automatic rule promotions of the store that are active or still to come (not ended)."""
+    condition = [
+        promotions.c.store_id == store_id,
+        promotions.c.kind == RULE,
+        promotions.c.automatic.is_(True),
+        (promotions.c.end_at.is_(None)) | (promotions.c.end_at > now),
+    ]
+    if except_pk is not None:
+        condition.append(promotions.c.id != except_pk)
+    return int(conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one())
+
+
+def priority_taken(conn: Connection, store_id: int, priority: int, except_pk: int | None) -> bool:
+    condition = [promotions.c.store_id == store_id, promotions.c.priority == priority]
+    if except_pk is not None:
+        condition.append(promotions.c.id != except_pk)
+    return conn.execute(select(promotions.c.id).where(*condition).limit(1)).first() is not None
 
 
 def update_promotion(conn: Connection, pk: int, columns: dict[str, Any]) -> None:

@@ -5,7 +5,10 @@ Why the shapes:
 - Integer surrogate keys everywhere inside the database (UUIDs only at the edge): the codes table and its
   unique index are 3x smaller and inserts 2x faster than with UUID strings (limits.md §1b).
 - Timestamps are integer microseconds since the epoch: identical on SQLite and PostgreSQL, compact, fast.
-- Codes are unique per store case-insensitively through a unique index on ``upper(code)``.
+- Codes are unique case-insensitively through one unique index on ``(store_id, upper(code), scope)``:
+  ``scope`` is 0 for codes unique in the store (standard codes, every generated code) and the promotion's
+  id for codes added by hand to a rule promotion (unique only within it). See migration 0006.
+- Both kinds of promotion (``kind``: standard, rule) share this table, the codes and the jobs.
 - "One active job per promotion" is a partial unique index, so the database, not the code, enforces it.
 """
 
@@ -95,8 +98,22 @@ promotions = Table(
     Column("code_count", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False, server_default=text("'standard'")),
+    # Rule promotions only (NULL on standard ones).
+    Column("priority", BigInteger, nullable=True),
+    Column("stackable", Boolean, nullable=True),
+    Column("override_stacking", Boolean, nullable=True),
+    Column("rule_set_json", Text, nullable=True),
 )
 Index("ix_promotions_store_created", promotions.c.store_id, promotions.c.created_at)
+Index(
+    "ux_promotions_store_priority",
+    promotions.c.store_id,
+    promotions.c.priority,
+    unique=True,
+    sqlite_where=text("priority IS NOT NULL"),
+    postgresql_where=text("priority IS NOT NULL"),
+)
 
 codes = Table(
     "codes",
@@ -111,8 +128,16 @@ codes = Table(
     Column("consume_unit", String(16), nullable=False),
     Column("user", String(255), nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    Column("scope", BigInteger, nullable=False, server_default=text("0")),
+    Column("rule_json", Text, nullable=True),
 )
-Index("ux_codes_store_code", codes.c.store_id, func.upper(codes.c.code), unique=True)
+Index("ux_codes_store_code_scope", codes.c.store_id, func.upper(codes.c.code), codes.c.scope, unique=True)
+Index(
+    "ix_codes_hand_added",
+    codes.c.store_id,
+    sqlite_where=text("scope <> 0"),
+    postgresql_where=text("scope <> 0"),
+)
 Index("ix_codes_promotion", codes.c.promotion_id, codes.c.id)
 Index("ix_codes_job", codes.c.job_id)
 

@@ -13,6 +13,7 @@ from promojobs.domain.job_specs import GenerateSpec
 from promojobs.store import tasks as task_store
 from promojobs.store.codes import CodeOwner, CodeValues, insert_codes
 from promojobs.store.database import now_us
+from promojobs.store.rule_codes import hand_added_codes_of_length
 from promojobs.worker.context import TaskContext, release
 
 # Consecutive batches that add nothing mean the code space for this prefix and length is used up.
@@ -47,8 +48,13 @@ def _insert_batch(context: TaskContext, wanted: int, spec: GenerateSpec, last: b
     task, job = context.task, context.job
     uses = spec.max_uses_per_code
     codes = generate_codes(wanted, spec.code_length, spec.code_prefix)
-    rows: list[CodeValues] = [(code, uses, uses, spec.consume_unit, None) for code in codes]
     with context.database.write() as conn:
+        # Hand-added rule codes are unique only in their promotion, so outside the index that makes the
+        # insert skip collisions: leave them out here (usually none; their index holds nothing else).
+        taken = hand_added_codes_of_length(conn, task.store_id, len(codes[0])) if codes else set()
+        if taken:
+            codes = [code for code in codes if code.upper() not in taken]
+        rows: list[CodeValues] = [(code, uses, uses, spec.consume_unit, None) for code in codes]
         added = insert_codes(conn, CodeOwner(task.store_id, job.promotion_pk, job.pk, now_us()), rows)
         task_store.record_progress(conn, task, added, context.settings.lease_us)
         task_store.add_generated(conn, job.pk, added)
