@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promojobs.api import schemas as openapi_tables
 from promojobs.api.schemas import (
     BIG_INT,
     CODE_PATTERN,
@@ -227,3 +228,98 @@ class RuleJobListResponse(BaseModel):
     data: list[RuleJobOut]
     links: Links
     meta: ListMeta
+
+
+# ---- the OpenAPI document: what FastAPI cannot infer (see api.schemas.complete_openapi) ----------------
+#
+# The rule routes' errors, query parameters, path parameter formats and links, added to the tables
+# ``complete_openapi`` reads, once, when this module is imported (by the routes, before any document is
+# served).
+
+_RULE = "/v2/rule-promotions"
+_RULE_PROMOTION = _RULE + "/{promotion_id}"
+_RULE_JOB = _RULE_PROMOTION + "/jobs/{job_id}"
+_SECURED = (401, 403)
+_SERVICE = (429, 503)
+
+RULE_OPERATION_ERRORS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("get", _RULE): (400, *_SECURED, *_SERVICE),
+    ("post", _RULE): (400, *_SECURED, 413, 422, *_SERVICE),
+    ("get", _RULE_PROMOTION): (*_SECURED, 404, *_SERVICE),
+    ("put", _RULE_PROMOTION): (400, *_SECURED, 404, 413, 422, *_SERVICE),
+    ("delete", _RULE_PROMOTION): (*_SECURED, 404, *_SERVICE),
+    ("get", _RULE_PROMOTION + "/codes"): (400, *_SECURED, 404, *_SERVICE),
+    ("post", _RULE_PROMOTION + "/codes"): (400, *_SECURED, 404, 413, 422, *_SERVICE),
+    ("delete", _RULE_PROMOTION + "/codes"): (400, *_SECURED, 404, 413, *_SERVICE),
+    ("delete", _RULE_PROMOTION + "/codes/{code_id}"): (*_SECURED, 404, *_SERVICE),
+    ("get", _RULE_PROMOTION + "/jobs"): (400, *_SECURED, 404, *_SERVICE),
+    ("post", _RULE_PROMOTION + "/jobs"): (400, *_SECURED, 404, 413, 422, *_SERVICE),
+    ("get", _RULE_JOB): (*_SECURED, 404, *_SERVICE),
+    ("post", _RULE_JOB + "/cancel"): (*_SECURED, 404, 413, 422, *_SERVICE),
+    ("get", _RULE_JOB + "/file"): (*_SECURED, 404, 422, *_SERVICE),
+}
+_SORT = openapi_tables._query(
+    "sort", {"type": "string", "enum": ["code", "-code"]}, "By code, case-insensitively (`-code`: down)."
+)
+RULE_QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", _RULE): [
+        *openapi_tables._PAGE,
+        openapi_tables._filter(
+            "`eq(code,…)`, `like`/`ilike(name,…)`, `eq(enabled|stackable|override_stacking,true)`, "
+            "`lt|le|eq|gt|ge(start|end,…)`."
+        ),
+    ],
+    ("get", _RULE_PROMOTION + "/codes"): [
+        *openapi_tables._PAGE,
+        openapi_tables._filter("`eq(code,…)`, `gt(code,…)`."),
+        _SORT,
+    ],
+    ("get", _RULE_PROMOTION + "/jobs"): [
+        *openapi_tables._PAGE,
+        openapi_tables._filter("`eq(job_type,code_export)`, `eq(status,completed)`."),
+    ],
+}
+_FROM_RULE_PROMOTION = {"path.promotion_id": "$response.body#/data/id"}
+_FROM_RULE_JOB = {
+    "path.promotion_id": "$response.body#/data/rule_promotion_id",
+    "path.job_id": "$response.body#/data/id",
+}
+_RULE_PROMOTION_LINKS: dict[str, openapi_tables.Link] = {
+    "GetRulePromotion": ("get", _RULE_PROMOTION, _FROM_RULE_PROMOTION, None),
+    "UpdateRulePromotion": (
+        "put",
+        _RULE_PROMOTION,
+        _FROM_RULE_PROMOTION,
+        {"data": {"type": "rule_promotion"}},
+    ),
+    "DeleteRulePromotion": ("delete", _RULE_PROMOTION, _FROM_RULE_PROMOTION, None),
+    "AddRuleCodes": ("post", _RULE_PROMOTION + "/codes", _FROM_RULE_PROMOTION, None),
+    "ListRuleCodes": ("get", _RULE_PROMOTION + "/codes", _FROM_RULE_PROMOTION, None),
+    "DeleteRuleCodes": ("delete", _RULE_PROMOTION + "/codes", _FROM_RULE_PROMOTION, None),
+    "CreateRuleJob": ("post", _RULE_PROMOTION + "/jobs", _FROM_RULE_PROMOTION, None),
+    "ListRuleJobs": ("get", _RULE_PROMOTION + "/jobs", _FROM_RULE_PROMOTION, None),
+}
+_RULE_JOB_LINKS: dict[str, openapi_tables.Link] = {
+    "GetRuleJob": ("get", _RULE_JOB, _FROM_RULE_JOB, None),
+    "CancelRuleJob": ("post", _RULE_JOB + "/cancel", _FROM_RULE_JOB, None),
+    "GetRuleJobFile": ("get", _RULE_JOB + "/file", _FROM_RULE_JOB, None),
+}
+RULE_LINKS: dict[tuple[str, str, str], dict[str, openapi_tables.Link]] = {
+    ("post", _RULE, "201"): _RULE_PROMOTION_LINKS,
+    ("get", _RULE_PROMOTION, "200"): _RULE_PROMOTION_LINKS,
+    ("post", _RULE_PROMOTION + "/codes", "201"): {
+        "DeleteRuleCode": (
+            "delete",
+            _RULE_PROMOTION + "/codes/{code_id}",
+            {"path.promotion_id": "$request.path.promotion_id", "path.code_id": "$response.body#/data/0/id"},
+            None,
+        ),
+    },
+    ("post", _RULE_PROMOTION + "/jobs", "201"): _RULE_JOB_LINKS,
+    ("get", _RULE_JOB, "200"): _RULE_JOB_LINKS,
+}
+
+openapi_tables.OPERATION_ERRORS.update(RULE_OPERATION_ERRORS)
+openapi_tables.QUERY_PARAMETERS.update(RULE_QUERY_PARAMETERS)
+openapi_tables.LINKS.update(RULE_LINKS)
+openapi_tables.PATH_PARAMETER_SCHEMAS["code_id"] = {"type": "string", "format": "uuid"}

@@ -40,7 +40,8 @@ class CodeIds:
         left, right = int.from_bytes(raw[:_HALF], "big"), int.from_bytes(raw[_HALF:], "big")
         for round_number in reversed(range(_ROUNDS)):
             left, right = right ^ self._f(round_number, left), left
-        return left if right == 0 else None
+        # A row number is a positive BIGINT: anything else was never handed out.
+        return left if right == 0 and 0 < left < 2**63 else None
 
     def _f(self, round_number: int, half: int) -> int:
         state = self._rounds[round_number].copy()  # the keyed state, set up once per round

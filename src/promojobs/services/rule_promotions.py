@@ -41,7 +41,16 @@ from promojobs.store.rule_codes import RuleCodeValues
 from promojobs.store.schema import promotions
 
 RULE_CONSUME_UNITS = ConsumeUnits(("per_application", "per_checkout"), "per_checkout")
-NOT_NULL_FIELDS = ("name", "enabled", "automatic", "stackable", "override_stacking", "rule_set")
+NOT_NULL_FIELDS = (
+    "name",
+    "enabled",
+    "automatic",
+    "stackable",
+    "override_stacking",
+    "rule_set",
+    "start",
+    "end",
+)
 _BOOLEAN_FILTERS = ("enabled", "stackable", "override_stacking")
 _DATE_OPS = frozenset({"lt", "le", "eq", "gt", "ge"})
 RULE_PROMOTION_FILTERS = {
