@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     parser.add_argument("--profile", action="store_true", help="profile the worker with py-spy instead")
+    parser.add_argument(
+        "--only-rule", action="store_true", help="only the rule-promotion rows (generate and export)"
+    )
     args = parser.parse_args(argv)
 
     problems = environment_ok()
@@ -76,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for kind in backends:
             try:
-                suite.backend(kind)
+                if not args.only_rule:
+                    suite.backend(kind)
+                suite.rule(kind)
             except Exception as exc:
                 traceback.print_exc()
                 failures.append(f"{kind}: {exc}")
                 suite.close()
-        if "postgresql" in backends and plan.big_codes and not args.no_big:
+        if "postgresql" in backends and plan.big_codes and not args.no_big and not args.only_rule:
             try:
                 suite.big()
             except Exception as exc:
@@ -105,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     print(load_note)
     if not args.no_doc and suite.rows:
         errors = [f"Error in this run: {failure}" for failure in failures]
-        _write_doc(plan.mode, suite.rows, elapsed, backends, [*errors, load_note], pg_ok)
+        section = f"{plan.mode}-rule" if args.only_rule else plan.mode  # its own section of the doc
+        _write_doc(section, suite.rows, elapsed, backends, [*errors, load_note], pg_ok)
         print(f"wrote {report.DOC}")
     return 1 if failures else 0
 
@@ -122,12 +128,15 @@ def _load_note(loads: list[float]) -> str:
     return note
 
 
+_FLAGS = {"quick": " --quick", "full-rule": " --only-rule", "quick-rule": " --quick --only-rule"}
+
+
 def _write_doc(
     mode: str, rows: list[Row], elapsed: float, backends: list[Kind], notes: list[str], pg_ok: bool
 ) -> None:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"Run of `python -m bench{' --quick' if mode == 'quick' else ''}` on {when}: "
+        f"Run of `python -m bench{_FLAGS.get(mode, '')}` on {when}: "
         f"{elapsed / 60:.1f} minutes, backends {', '.join(backends)}.",
         "",
         "| machine | |",

@@ -22,6 +22,19 @@ PROMOTION: dict[str, Any] = {
 }
 
 
+RULE_PROMOTION: dict[str, Any] = {
+    "type": "rule_promotion",
+    "name": "Bench rule",
+    "enabled": True,
+    "start": "2026-01-01",
+    "end": "2030-01-01",
+    "rule_set": {
+        "rules": {"strategy": "cart_total", "operator": "gte", "args": [1000]},
+        "actions": [{"strategy": "cart_discount", "args": ["percent", 10]}],
+    },
+}
+
+
 class JobFailed(RuntimeError):
     pass
 
@@ -39,6 +52,11 @@ class Client:
         self.http = httpx.Client(
             base_url=base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=600
         )
+        self.rule_promotions: set[str] = set()  # their jobs are under /v2/rule-promotions
+
+    def _promotion(self, promotion: str) -> str:
+        kind = "rule-promotions" if promotion in self.rule_promotions else "promotions"
+        return f"/v2/{kind}/{promotion}"
 
     def close(self) -> None:
         self.http.close()
@@ -55,15 +73,21 @@ class Client:
         body = {"data": {**PROMOTION, "name": name}}
         return str(self._ok(self.http.post("/v2/promotions", json=body), 201)["data"]["id"])
 
+    def create_rule_promotion(self, name: str) -> str:
+        body = {"data": {**RULE_PROMOTION, "name": name}}
+        promotion = str(self._ok(self.http.post("/v2/rule-promotions", json=body), 201)["data"]["id"])
+        self.rule_promotions.add(promotion)
+        return promotion
+
     def submit(self, promotion: str, job_type: str, parameters: dict[str, Any] | None = None) -> str:
         data: dict[str, Any] = {"type": "promotion_job", "job_type": job_type, "name": "bench"}
         if parameters is not None:
             data["parameters"] = parameters
-        response = self.http.post(f"/v2/promotions/{promotion}/jobs", json={"data": data})
+        response = self.http.post(f"{self._promotion(promotion)}/jobs", json={"data": data})
         return str(self._ok(response, 201)["data"]["id"])
 
     def job(self, promotion: str, job_id: str) -> dict[str, Any]:
-        return dict(self._ok(self.http.get(f"/v2/promotions/{promotion}/jobs/{job_id}"))["data"])
+        return dict(self._ok(self.http.get(f"{self._promotion(promotion)}/jobs/{job_id}"))["data"])
 
     def wait(
         self, promotion: str, job_id: str, poll: float = 0.05, stall_seconds: float = 60.0
@@ -97,7 +121,7 @@ class Client:
 
     def download_export(self, promotion: str, job_id: str, out: Path) -> tuple[int, int]:
         """Fetch the signed link and download the file through it; return (bytes, lines)."""
-        href = str(self._ok(self.http.get(f"/v2/promotions/{promotion}/jobs/{job_id}/file"))["href"])
+        href = str(self._ok(self.http.get(f"{self._promotion(promotion)}/jobs/{job_id}/file"))["href"])
         size = lines = 0
         with httpx.stream("GET", href, timeout=600) as response, out.open("wb") as handle:
             if response.status_code != 200:

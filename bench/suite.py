@@ -350,6 +350,74 @@ class Suite:
 
     # --- PostgreSQL, big: 1 vs 2 workers, export, RSS ------------------------------------------------
 
+    # --- rule promotions: the same engine, checked against standard promotions in the same run ---------
+
+    def rule(self, kind: Kind) -> None:
+        """code_generate and code_export on a rule promotion, against a standard promotion's generate and
+        the raw insert, each on a fresh database; runs alternate and the fastest of each counts."""
+        plan, n = self.plan, self.plan.codes
+        raws: list[raw_path.InsertResult] = []
+        gens: dict[str, list[Generated]] = {"standard": [], "rule": []}
+        last: tuple[Service, str] | None = None
+        try:
+            for run in range(plan.generate_runs):
+                raw_db, result = self.raw_insert(kind, f"rawrule{run + 1}")
+                raws.append(result)
+                self.dbs.drop(raw_db)
+                for which in ("standard", "rule"):
+                    if last is not None:
+                        self._stop(last[0])
+                        self.dbs.drop(last[0].db)
+                    service = self.services.start(self.dbs.create(kind, f"{which}{run + 1}"), workers=1)
+                    self.say(f"[{kind}] promojobs: code_generate {n:,} codes on a {which} promotion")
+                    client = service.client
+                    promotion = (
+                        client.create_rule_promotion("rule")
+                        if which == "rule"
+                        else client.create_promotion("standard")
+                    )
+                    gens[which].append(self.generate(service, promotion, n, plan.length))
+                    last = (service, promotion)
+            assert last is not None
+            service, promotion = last
+            rule = min(gens["rule"], key=lambda g: g.seconds)
+            standard = min(gens["standard"], key=lambda g: g.seconds)
+            raw = min(raws, key=lambda r: r.seconds)
+            row = Row(
+                f"rule promotion code_generate {_n(n)} codes vs standard [{kind}]",
+                seconds_and_rate(rule.seconds, n),
+                "standard: " + seconds_and_rate(standard.seconds, n),
+                standard.seconds / rule.seconds,
+            )
+            row.details.append(
+                f"raw insert into the codes table (its unique key and listing index): "
+                f"{seconds_and_rate(raw.seconds, n)}, ratio raw/rule {raw.seconds / rule.seconds:.2f}; "
+                f"rule worker CPU {rule.worker_cpu:.1f} s, peak RSS {mib(rule.worker_rss_kib)}; runs: "
+                + ", ".join(f"rule {g.seconds:.2f} s" for g in gens["rule"])
+                + "; "
+                + ", ".join(f"standard {g.seconds:.2f} s" for g in gens["standard"])
+            )
+            self.add(at_least(row, 0.9))  # within 10 % of the standard promotion's generate
+            self.say(f"[{kind}] promojobs: code_export {n:,} codes of the rule promotion")
+            exp = self.export(service, promotion, n)
+            tool = self.tool_export(service.db, promotion)
+            tool_name = "sqlite3 -csv" if kind == "sqlite" else "psql \\copy"
+            row = Row(
+                f"rule promotion code_export {_n(n)} codes + download [{kind}]",
+                seconds_and_rate(exp.total_seconds, n),
+                f"{tool_name}: " + seconds_and_rate(tool.seconds, n),
+                tool.seconds / exp.total_seconds,
+            )
+            row.details.append(
+                f"job {exp.job_seconds:.2f} s + download {exp.total_seconds - exp.job_seconds:.2f} s; "
+                f"worker peak RSS {mib(exp.worker_rss_kib)}"
+            )
+            self.add(at_least(row, 0.5))
+        finally:
+            if last is not None:
+                self._stop(last[0])
+                self.dbs.drop(last[0].db)
+
     def big(self) -> None:
         plan = self.plan
         n = plan.big_codes

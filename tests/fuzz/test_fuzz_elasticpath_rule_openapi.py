@@ -1,0 +1,131 @@
+"""schemathesis against Elastic Path's own Rule Promotions (Promotions Builder) OpenAPI, with the
+Elastic-Path-compatible profile, on both backends.
+
+The same two runs as ``test_fuzz_elasticpath_openapi.py``: zero 5xx whatever Elastic Path's clients may
+send, and status codes and schemas against the divergences we know of (``elasticpath-rule-divergences.json``,
+a schemathesis baseline whose entries point at the rows "R…" of docs/compatibility.md). The spec is
+``elasticpath/rule-promotions.yaml``, copied unchanged (see README.md); the test adds OpenAPI links to a
+copy of it so the stateful phase reaches real rule promotions, their codes and their jobs. The usages
+operations are out of scope (promojobs records no checkouts) and answer 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+from schemathesis.baseline import BaselineEntry
+
+from tests.fuzz.schemathesis_cli import run_schemathesis, show
+from tests.support import LiveServer
+
+pytestmark = pytest.mark.fuzz
+
+HERE = Path(__file__).parent
+RULE_SPEC = HERE / "elasticpath" / "rule-promotions.yaml"
+DIVERGENCES = HERE / "elasticpath-rule-divergences.json"
+COMPATIBILITY_DOC = HERE.parents[1] / "docs" / "compatibility.md"
+DOC_SECTION = "## Divergences from Elastic Path's rule-promotions OpenAPI"
+OPERATIONS = 16
+
+_PROMOTION = "/v2/rule-promotions/{promotionID}"
+_JOBS = "/v2/rule-promotions/{uuid}/jobs"
+
+
+def _with_links(spec: dict[str, Any]) -> dict[str, Any]:
+    """Elastic Path's spec with links from a created (or fetched) rule promotion and job onwards."""
+    promotion = {"promotionID": "$response.body#/data/id"}
+    as_uuid = {"uuid": "$response.body#/data/id"}
+    after_promotion = {
+        "GetRulePromotion": {"operationId": "getRulePromotionById", "parameters": promotion},
+        "UpdateRulePromotion": {"operationId": "updateRulePromotion", "parameters": promotion},
+        "AddCodes": {"operationId": "createRulePromotionCodes", "parameters": promotion},
+        "ListCodes": {"operationId": "getRulePromotionCodes", "parameters": promotion},
+        "DeleteCodes": {"operationId": "deleteRulePromotionCodes", "parameters": promotion},
+        "CreateJob": {"operationId": "createRulePromotionJob", "parameters": as_uuid},
+        "ListJobs": {"operationId": "getRulePromotionJobs", "parameters": as_uuid},
+        "DeleteRulePromotion": {"operationId": "deleteRulePromotion", "parameters": promotion},
+    }
+    job = {"uuid": "$response.body#/data/rule_promotion_id", "job-uuid": "$response.body#/data/id"}
+    after_job = {
+        "CancelJob": {"operationId": "cancelRulePromotionJob", "parameters": job},
+        "GetJobFile": {"operationId": "getRulePromotionJobFile", "parameters": job},
+    }
+    after_codes = {
+        "DeleteCode": {
+            "operationId": "deleteSingleRulePromotionCode",
+            "parameters": {"promotionID": "$request.path.promotionID", "codeID": "$response.body#/data/0/id"},
+        }
+    }
+    paths = spec["paths"]
+    paths["/v2/rule-promotions"]["post"]["responses"]["201"]["links"] = after_promotion
+    paths[_PROMOTION]["get"]["responses"]["200"]["links"] = after_promotion
+    paths[_PROMOTION + "/codes"]["post"]["responses"]["201"]["links"] = after_codes
+    paths[_JOBS]["post"]["responses"]["201"]["links"] = after_job
+    return spec
+
+
+def _linked_spec(work_dir: Path) -> Path:
+    spec = yaml.safe_load(RULE_SPEC.read_text(encoding="utf-8"))
+    path = work_dir / "rule-promotions-with-links.json"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_with_links(spec), default=str), encoding="utf-8")
+    return path
+
+
+def test_schemathesis__elastic_path_rule_openapi__no_5xx_and_no_unlisted_divergence(
+    make_server: Callable[..., LiveServer], backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_server(profile="elasticpath")
+    token = server.token("fuzz-store")
+    spec = _linked_spec(tmp_path)
+    baseline = tmp_path / "divergences.json"  # a copy: schemathesis may write to the file it is given
+    shutil.copyfile(DIVERGENCES, baseline)
+    no_5xx = run_schemathesis(
+        str(spec),
+        label=f"Elastic Path rule-promotions OpenAPI, not_a_server_error ({backend})",
+        base_url=server.base_url,
+        token=token,
+        checks=("not_a_server_error",),
+        max_examples=30,
+        max_time=25,
+        work_dir=tmp_path / "no-5xx",
+    )
+    divergences = run_schemathesis(
+        str(spec),
+        label=f"Elastic Path rule-promotions OpenAPI, vs the listed divergences ({backend})",
+        base_url=server.base_url,
+        token=token,
+        checks=("status_code_conformance", "response_schema_conformance"),
+        max_examples=20,
+        max_time=15,
+        work_dir=tmp_path / "divergences",
+        baseline=baseline,
+    )
+    show(capsys, no_5xx.summary(), divergences.summary())
+    assert no_5xx.exit_code == 0 and not no_5xx.failures and not no_5xx.errors, no_5xx.details()
+    assert no_5xx.operations["tested"] == no_5xx.operations["selected"] == OPERATIONS, no_5xx.details()
+    assert no_5xx.phases.get("stateful") == "success", no_5xx.details()
+    assert divergences.exit_code == 0 and not divergences.errors, divergences.details()
+    assert divergences.report["baseline"]["new"] == 0, divergences.details()
+
+
+def test_listed_rule_divergences__each_has_a_reason_in_docs_and_none_is_a_server_error() -> None:
+    entries = json.loads(DIVERGENCES.read_text(encoding="utf-8"))["entries"]
+    doc = COMPATIBILITY_DOC.read_text(encoding="utf-8")
+    assert DOC_SECTION in doc
+    section = doc.split(DOC_SECTION, 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| (R\d+) \|", section, flags=re.MULTILINE))
+    assert entries
+    for entry in entries:
+        identity = {name: entry[name] for name in ("operation", "check", "failure", "signature")}
+        assert BaselineEntry(**identity).id == entry["id"], entry
+        assert entry["divergence"] in rows, entry
+        assert entry["check"] in ("status_code_conformance", "response_schema_conformance"), entry
+        assert not entry["signature"].startswith("5"), entry
