@@ -218,13 +218,9 @@ class Suite:
             self.say(f"[{kind}] promojobs: code_export {n:,} codes, then the tool's CSV dump")
             exp = self.export(service, promotion, n)
             tool = self.tool_export(db, promotion)
-            tool_name = "sqlite3 -csv" if kind == "sqlite" else "psql \\copy"
-            row = Row(
-                f"code_export {_n(n)} codes, POST→completed + download [{kind}]",
-                seconds_and_rate(exp.total_seconds, n),
-                f"{tool_name}: " + seconds_and_rate(tool.seconds, n),
-                tool.seconds / exp.total_seconds,
-            )
+            tool_name = _tool_name(kind)
+            what = f"code_export {_n(n)} codes, POST→completed + download [{kind}]"
+            row = _export_row(what, kind, exp, tool, n)
             row.details.append(
                 f"job {exp.job_seconds:.2f} s + download {exp.total_seconds - exp.job_seconds:.2f} s, "
                 f"{exp.size / 1e6:.0f} MB; worker CPU {exp.worker_cpu:.1f} s; tool output "
@@ -401,13 +397,8 @@ class Suite:
             self.say(f"[{kind}] promojobs: code_export {n:,} codes of the rule promotion")
             exp = self.export(service, promotion, n)
             tool = self.tool_export(service.db, promotion)
-            tool_name = "sqlite3 -csv" if kind == "sqlite" else "psql \\copy"
-            row = Row(
-                f"rule promotion code_export {_n(n)} codes + download [{kind}]",
-                seconds_and_rate(exp.total_seconds, n),
-                f"{tool_name}: " + seconds_and_rate(tool.seconds, n),
-                tool.seconds / exp.total_seconds,
-            )
+            what = f"rule promotion code_export {_n(n)} codes + download [{kind}]"
+            row = _export_row(what, kind, exp, tool, n)
             row.details.append(
                 f"job {exp.job_seconds:.2f} s + download {exp.total_seconds - exp.job_seconds:.2f} s; "
                 f"worker peak RSS {mib(exp.worker_rss_kib)}"
@@ -484,6 +475,20 @@ class Suite:
             exp.worker_rss_kib / small if small else None,
         )
         self.add(at_most(row, 1.2))
+
+
+def _tool_name(kind: Kind) -> str:
+    return "sqlite3 -csv" if kind == "sqlite" else "psql \\copy"
+
+
+def _export_row(what: str, kind: Kind, exp: Exported, tool: raw_path.ExportResult, n: int) -> Row:
+    """promojobs' export (POST to completed, plus the download) against the database's own CSV dump."""
+    return Row(
+        what,
+        seconds_and_rate(exp.total_seconds, n),
+        f"{_tool_name(kind)}: " + seconds_and_rate(tool.seconds, n),
+        tool.seconds / exp.total_seconds,
+    )
 
 
 def _pg_sessions(db: ScratchDb) -> int:

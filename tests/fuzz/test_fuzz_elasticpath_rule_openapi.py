@@ -12,17 +12,15 @@ operations are out of scope (promojobs records no checkouts) and answer 404.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
-from schemathesis.baseline import BaselineEntry
 
-from tests.fuzz.schemathesis_cli import run_schemathesis, show
+from tests.fuzz.elasticpath_runs import check_listed_divergences, run_against_spec
+from tests.fuzz.schemathesis_cli import show
 from tests.support import LiveServer
 
 pytestmark = pytest.mark.fuzz
@@ -30,7 +28,6 @@ pytestmark = pytest.mark.fuzz
 HERE = Path(__file__).parent
 RULE_SPEC = HERE / "elasticpath" / "rule-promotions.yaml"
 DIVERGENCES = HERE / "elasticpath-rule-divergences.json"
-COMPATIBILITY_DOC = HERE.parents[1] / "docs" / "compatibility.md"
 DOC_SECTION = "## Divergences from Elastic Path's rule-promotions OpenAPI"
 OPERATIONS = 16
 
@@ -83,31 +80,9 @@ def test_schemathesis__elastic_path_rule_openapi__no_5xx_and_no_unlisted_diverge
     make_server: Callable[..., LiveServer], backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = make_server(profile="elasticpath")
-    token = server.token("fuzz-store")
     spec = _linked_spec(tmp_path)
-    baseline = tmp_path / "divergences.json"  # a copy: schemathesis may write to the file it is given
-    shutil.copyfile(DIVERGENCES, baseline)
-    no_5xx = run_schemathesis(
-        str(spec),
-        label=f"Elastic Path rule-promotions OpenAPI, not_a_server_error ({backend})",
-        base_url=server.base_url,
-        token=token,
-        checks=("not_a_server_error",),
-        max_examples=30,
-        max_time=25,
-        work_dir=tmp_path / "no-5xx",
-    )
-    divergences = run_schemathesis(
-        str(spec),
-        label=f"Elastic Path rule-promotions OpenAPI, vs the listed divergences ({backend})",
-        base_url=server.base_url,
-        token=token,
-        checks=("status_code_conformance", "response_schema_conformance"),
-        max_examples=20,
-        max_time=15,
-        work_dir=tmp_path / "divergences",
-        baseline=baseline,
-    )
+    label = f"Elastic Path rule-promotions OpenAPI ({backend})"
+    no_5xx, divergences = run_against_spec(server, spec, DIVERGENCES, label, tmp_path)
     show(capsys, no_5xx.summary(), divergences.summary())
     assert no_5xx.exit_code == 0 and not no_5xx.failures and not no_5xx.errors, no_5xx.details()
     assert no_5xx.operations["tested"] == no_5xx.operations["selected"] == OPERATIONS, no_5xx.details()
@@ -117,15 +92,4 @@ def test_schemathesis__elastic_path_rule_openapi__no_5xx_and_no_unlisted_diverge
 
 
 def test_listed_rule_divergences__each_has_a_reason_in_docs_and_none_is_a_server_error() -> None:
-    entries = json.loads(DIVERGENCES.read_text(encoding="utf-8"))["entries"]
-    doc = COMPATIBILITY_DOC.read_text(encoding="utf-8")
-    assert DOC_SECTION in doc
-    section = doc.split(DOC_SECTION, 1)[1].split("\n## ", 1)[0]
-    rows = set(re.findall(r"^\| (R\d+) \|", section, flags=re.MULTILINE))
-    assert entries
-    for entry in entries:
-        identity = {name: entry[name] for name in ("operation", "check", "failure", "signature")}
-        assert BaselineEntry(**identity).id == entry["id"], entry
-        assert entry["divergence"] in rows, entry
-        assert entry["check"] in ("status_code_conformance", "response_schema_conformance"), entry
-        assert not entry["signature"].startswith("5"), entry
+    check_listed_divergences(DIVERGENCES, DOC_SECTION, "R")

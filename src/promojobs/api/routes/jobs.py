@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -20,6 +21,9 @@ from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListRes
 from promojobs.api.urls import public_root
 from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest
+from promojobs.services.auth import Principal
+from promojobs.services.jobs import JobService
+from promojobs.store.jobs import JobRecord
 
 # The read routes are ``async`` and query the database on the event loop: they are a few index lookups,
 # and a hop to the thread pool (plus the GIL contention of 40 threads) costs more than the query itself.
@@ -37,14 +41,34 @@ def create_job(
     container: ContainerDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS:
-        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", source="Idempotency-Key")
     data = body.data
-    request = container.jobs.parse_request(
-        promotion_id, data.job_type, data.name, data.parameters, idempotency_key
-    )
-    job, created = container.jobs.submit(caller.store_id, caller.client_id, promotion_id, request)
-    response = json_response({"data": render.job(job)}, 201)
+    request = JobSubmission(data.job_type, data.name, data.parameters, idempotency_key)
+    return submit_job(container.jobs, caller, promotion_id, request, render.job)
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    job_type: str
+    name: str | None
+    parameters: dict[str, Any] | None
+    idempotency_key: str | None
+
+
+def submit_job(
+    jobs: JobService,
+    caller: Principal,
+    promotion_id: str,
+    submission: JobSubmission,
+    render_job: Callable[[JobRecord], dict[str, Any]],
+) -> Response:
+    """Submit a job (standard or rule promotion) and answer 201, marking an idempotent replay."""
+    key = submission.idempotency_key
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
+        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", source="Idempotency-Key")
+    job_type, name, parameters = submission.job_type, submission.name, submission.parameters
+    request = jobs.parse_request(promotion_id, job_type, name, parameters, key)
+    job, created = jobs.submit(caller.store_id, caller.client_id, promotion_id, request)
+    response = json_response({"data": render_job(job)}, 201)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -17,7 +17,7 @@ from promojobs.api.deps import (
     json_response,
     single_query,
 )
-from promojobs.api.routes.jobs import MAX_IDEMPOTENCY_KEY_CHARS
+from promojobs.api.routes.jobs import JobSubmission, submit_job
 from promojobs.api.rule_schemas import (
     RuleCodeListResponse,
     RuleCodesAddRequest,
@@ -32,7 +32,6 @@ from promojobs.api.rule_schemas import (
 )
 from promojobs.api.schemas import CodesDeleteRequest, FileResponseBody
 from promojobs.api.urls import public_root
-from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest
 from promojobs.services.rule_promotions import NewRuleCode
 
@@ -147,16 +146,9 @@ def create_rule_job(
     container: ContainerDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS:
-        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", source="Idempotency-Key")
     data = body.data
-    jobs = container.rule_jobs
-    request = jobs.parse_request(promotion_id, data.job_type, data.name, data.parameters, idempotency_key)
-    job, created = jobs.submit(caller.store_id, caller.client_id, promotion_id, request)
-    response = json_response({"data": render_rule.rule_job(job)}, 201)
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    request = JobSubmission(data.job_type, data.name, data.parameters, idempotency_key)
+    return submit_job(container.rule_jobs, caller, promotion_id, request, render_rule.rule_job)
 
 
 @router.get(_PROMOTION + "/jobs", response_model=RuleJobListResponse)
