@@ -152,3 +152,21 @@ def test_delete__removes_the_promotion_and_its_codes(server: LiveServer) -> None
     assert api.http.delete(f"{BASE}/{promotion}").status_code == 404
     again = create_id(api)
     assert add_codes(api, again, {"code": "GONE"}).json().get("messages") is None
+
+
+def test_another_stores_rule_promotion_looks_like_none(server: LiveServer) -> None:
+    owner, other = server.api(), server.api("store-b")
+    promotion = create_id(owner)
+    assert add_codes(owner, promotion, {"code": "MINE"}).status_code == 201
+    update = {"data": {"type": "rule_promotion", "name": "taken"}}
+    for response in (
+        other.http.get(f"{BASE}/{promotion}"),
+        other.http.put(f"{BASE}/{promotion}", json=update),
+        other.http.get(f"{BASE}/{promotion}/codes"),
+        other.http.get(f"{BASE}/{promotion}/jobs"),
+        add_codes(other, promotion, {"code": "THEIRS"}),
+        other.http.delete(f"{BASE}/{promotion}"),
+    ):
+        assert_ep_error(response, 404, "Not Found", "promotion not found")
+    assert other.http.get(BASE, params={"filter": "eq(code,MINE)"}).json()["data"] == []
+    assert owner.http.get(f"{BASE}/{promotion}").json()["data"]["name"] == RULE_PROMOTION["name"]
