@@ -210,12 +210,20 @@ def _condition(clause: Clause) -> ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
+class ShopperLimit:
+    """``max_uses_per_shopper``: ``includes_guests`` needs ``max_uses``."""
+
+    max_uses: int | None = None
+    includes_guests: bool | None = None
+
+
+@dataclass(frozen=True)
 class NewRuleCode:
     code: str
     uses: int | None = None
     user: str | None = None
     consume_unit: str = RULE_CONSUME_UNITS.default
-    max_uses_per_shopper: dict[str, Any] | None = None
+    max_uses_per_shopper: ShopperLimit | None = None
     is_for_new_shopper: bool | None = None
 
 
@@ -320,7 +328,7 @@ def _checked_rule_rows(new_codes: Sequence[NewRuleCode]) -> list[RuleCodeValues]
         extra: dict[str, Any] = {}
         shopper = new.max_uses_per_shopper
         if shopper is not None:
-            if shopper.get("max_uses") is None:
+            if shopper.max_uses is None:
                 raise ValidationFailed(
                     "Has a dependency on max_uses",
                     source=f"{source}.max_uses_per_shopper",
@@ -328,7 +336,10 @@ def _checked_rule_rows(new_codes: Sequence[NewRuleCode]) -> list[RuleCodeValues]
                 )
             if new.consume_unit == "per_application":
                 raise UnsupportedConsumeUnit(source="")
-            extra["max_uses_per_shopper"] = {"includes_guests": False, **shopper}
+            extra["max_uses_per_shopper"] = {
+                "max_uses": shopper.max_uses,
+                "includes_guests": bool(shopper.includes_guests),
+            }
         if new.is_for_new_shopper:
             if new.uses is not None or new.user is not None:
                 raise ValidationFailed(

@@ -33,7 +33,7 @@ from promojobs.api.rule_schemas import (
 from promojobs.api.schemas import CodesDeleteRequest, FileResponseBody
 from promojobs.api.urls import public_root
 from promojobs.domain.pagination import PageRequest
-from promojobs.services.rule_promotions import NewRuleCode
+from promojobs.services.rule_promotions import NewRuleCode, ShopperLimit
 
 router = APIRouter(prefix="/v2/rule-promotions", tags=["rule promotions"])
 _PROMOTION = "/{promotion_id}"
@@ -96,7 +96,9 @@ def add_rule_codes(
             c.uses,
             c.user,
             c.consume_unit,
-            None if c.max_uses_per_shopper is None else c.max_uses_per_shopper.model_dump(exclude_none=True),
+            None
+            if c.max_uses_per_shopper is None
+            else ShopperLimit(c.max_uses_per_shopper.max_uses, c.max_uses_per_shopper.includes_guests),
             c.is_for_new_shopper,
         )
         for c in body.data.codes
