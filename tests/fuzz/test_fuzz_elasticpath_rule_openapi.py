@@ -76,6 +76,7 @@ def _linked_spec(work_dir: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_schemathesis__elastic_path_rule_openapi__no_5xx_and_no_unlisted_divergence(
     make_server: Callable[..., LiveServer], backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
