@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock 
 NODE_STAMP := tests/compat/node_modules/.installed-$(shell cat tests/compat/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format bench bench-quick soak clean lock
+.PHONY: install run test test-fast lint format bench bench-quick soak clean lock docs-assets
 
 $(RUNTIME_STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,6 +86,20 @@ lock:
 	$(LOCK_VENV)/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
 	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^promojobs' \
 		| grep -vxF -f requirements.lock > requirements-dev.lock
+
+## Fetch the Swagger UI and ReDoc builds that /docs and /redoc serve (committed under src/promojobs/api/static).
+SWAGGER_UI_VERSION := 5.35.0
+REDOC_VERSION := 2.5.4
+ASSETS := src/promojobs/api/static
+docs-assets:
+	rm -rf /tmp/promojobs-assets && mkdir -p /tmp/promojobs-assets
+	cd /tmp/promojobs-assets && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION) \
+		&& mkdir swagger-ui redoc && tar -xzf swagger-ui-dist-*.tgz -C swagger-ui && tar -xzf redoc-*.tgz -C redoc
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/swagger-ui $(ASSETS)/redoc
+	cd /tmp/promojobs-assets/swagger-ui/package && cp swagger-ui-bundle.js swagger-ui.css favicon-32x32.png \
+		LICENSE NOTICE $(CURDIR)/$(ASSETS)/swagger-ui/
+	cd /tmp/promojobs-assets/redoc/package && cp bundles/redoc.standalone.js \
+		bundles/redoc.standalone.js.LICENSE.txt LICENSE $(CURDIR)/$(ASSETS)/redoc/
 
 clean:
 	rm -rf $(VENV) tests/compat/node_modules data
