@@ -1,4 +1,4 @@
-"""POST /oauth/access_token and the bearer check on every promotion route (spec §2).
+"""POST /oauth/access_token and the bearer check on every promotion route.
 
 client_credentials tokens have full access; implicit tokens are storefront tokens with no access to
 promotions (403); a missing, unknown, expired or revoked token is 401 "Unable to validate access token".

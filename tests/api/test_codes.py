@@ -1,4 +1,4 @@
-"""/v2/promotions/:id/codes: add, list, delete many, delete one (spec §8).
+"""/v2/promotions/:id/codes: add, list, delete many, delete one.
 
 Codes are case-insensitive and unique per store; a request that cannot be applied in full writes nothing.
 """

@@ -1,5 +1,5 @@
-"""Lists: ``page[limit]``/``page[offset]`` validation, ``meta`` and ``links`` maths (spec §4), and the
-``filter`` syntax (spec §3) on the promotion, code and job lists."""
+"""Lists: ``page[limit]``/``page[offset]`` validation, ``meta`` and ``links`` maths, and the
+``filter`` syntax on the promotion, code and job lists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests for the Elastic Path filter-language parser (spec §3)."""
+"""Unit tests for the Elastic Path filter-language parser."""
 
 from __future__ import annotations
 

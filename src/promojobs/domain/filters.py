@@ -1,7 +1,8 @@
 """Elastic Path's ``filter`` query-parameter language.
 
 A filter is one or more clauses ``op(field,value[,value...])`` joined by ``:`` (logical AND), for example
-``eq(job_type,code_export):eq(status,completed)``. The grammar accepted here (spec §3, "beta" syntax)::
+``eq(job_type,code_export):eq(status,completed)``. The grammar accepted here (Elastic Path's "beta"
+filtering syntax, https://elasticpath.dev/guides/Getting-Started/filtering)::
 
     filter   := clause (":" clause)*
     clause   := SP* op "(" SP* field SP* "," operand ("," operand)* ")" SP*
