@@ -23,6 +23,7 @@ from promojobs.store.export import export_csv
 from promojobs.worker.context import TaskContext, release
 
 HEARTBEAT_SECONDS = 2.0
+PRIVATE_FILE_MODE = 0o600
 log = logging.getLogger("promojobs.worker")
 
 
@@ -65,7 +66,11 @@ def run(context: TaskContext) -> None:
 
 
 def _open_temporary(path: Path) -> BinaryIO:
-    return path.open("wb")
+    # Only the service's own user reads the codes (0600), whatever the umask; the download link is the
+    # way others get them. fchmod: a file left by an earlier attempt keeps the mode it was created with.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    return os.fdopen(fd, "wb")
 
 
 def _remove(path: Path) -> None:
