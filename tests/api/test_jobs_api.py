@@ -426,10 +426,8 @@ def test_list_jobs__newest_first_filtered_by_type_and_status_and_paginated(make_
 @pytest.mark.parametrize(
     "raw_filter",
     [
-        "eq(name,x)",
         "like(status,comp*)",
         "in(status,failed,completed)",
-        "gt(created_at,2020-01-01)",
         "eq(status)",
         "eq(status,completed",
         "eq(status,completed):",
@@ -442,6 +440,53 @@ def test_list_jobs__an_unsupported_filter_is_400_could_not_parse(server: LiveSer
     response = api.list_jobs(promotion, filter=raw_filter)
     assert response.status_code == 400
     assert response.json() == BAD_FILTER
+
+
+@pytest.mark.parametrize(
+    ("raw_filter", "detail"),
+    [
+        ("eq(name,x)", "unknown attribute name; this list filters on job_type, status"),
+        ("gt(created_at,2020-01-01)", "unknown attribute created_at; this list filters on job_type, status"),
+        (
+            "eq(staus,completed)",
+            "unknown attribute staus (did you mean status?); this list filters on job_type, status",
+        ),
+        (
+            "eq(status,done)",
+            "status cannot be done; it is one of pending, processing, completed, failed, cancelling, "
+            "cancelled",
+        ),
+        (
+            "eq(status,Completed)",
+            "status cannot be Completed; it is one of pending, processing, completed, "
+            "failed, cancelling, cancelled",
+        ),
+        (
+            "eq(job_type,code_import)",
+            "job_type cannot be code_import; it is one of code_generate, code_export",
+        ),
+        (
+            "eq(status,completed):eq(job_type,export)",
+            "job_type cannot be export; it is one of code_generate, code_export",
+        ),
+    ],
+)
+def test_list_jobs__an_unknown_attribute_or_value_is_400_naming_what_is_allowed(
+    server: LiveServer, raw_filter: str, detail: str
+) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    response = api.list_jobs(promotion, filter=raw_filter)
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "status": "400",
+                "title": "Bad Request",
+                "detail": f"Could not parse the supplied filter: {detail}",
+            }
+        ]
+    }
 
 
 def test_get_job__unknown_job_other_promotions_job_and_other_stores_job_are_404(server: LiveServer) -> None:
