@@ -83,13 +83,13 @@ INVALID_CREATES: list[tuple[dict[str, Any], str, str, str]] = [
         {"parameters": {"number_of_codes": 0}},
         "data.parameters.number_of_codes",
         "Bad Request",
-        "number_of_codes must be between 1 and 9007199254740992",
+        "number_of_codes must be between 1 and 100000000",
     ),
     (
         {"parameters": {"number_of_codes": -1}},
         "data.parameters.number_of_codes",
         "Bad Request",
-        "number_of_codes must be between 1 and 9007199254740992",
+        "number_of_codes must be between 1 and 100000000",
     ),
     (
         {"parameters": {"number_of_codes": 1.5}},
@@ -181,6 +181,21 @@ def test_create_job__invalid_requests_get_400_naming_the_field_in_source(make_se
     # Nothing was created by any of them, and a 50-character name is fine.
     assert api.list_jobs(promotion).json()["meta"]["results"]["total"] == 0
     assert api.create_job(promotion, name="x" * 50, parameters={"number_of_codes": 5}).status_code == 201
+
+
+def test_create_job__number_of_codes_out_of_range_names_the_configured_limit(make_server: MakeServer) -> None:
+    for settings, limit in (({"max_codes_per_job": 500}, 500), ({"profile": "elasticpath"}, 1000)):
+        server = make_server(embedded_worker=False, **settings)
+        api = server.api()
+        promotion = api.create_promotion()
+        for number in (0, -3):
+            response = api.create_job(promotion, parameters={"number_of_codes": number})
+            assert response.json() == ep_error(
+                400,
+                "Bad Request",
+                f"number_of_codes must be between 1 and {limit}",
+                "data.parameters.number_of_codes",
+            )
 
 
 def test_create_job__unknown_job_type_and_missing_envelope_fields_are_400(make_server: MakeServer) -> None:
