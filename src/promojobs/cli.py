@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -18,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from promojobs import bootstrap, logs
 from promojobs.bootstrap import Container
 from promojobs.client import commands as client_commands
-from promojobs.config import Settings
+from promojobs.config import Settings, settings_table, unknown_variables
 from promojobs.domain.errors import Unavailable
 from promojobs.domain.timefmt import to_rfc3339
 from promojobs.memory import limit_malloc_arenas
@@ -40,6 +41,8 @@ def main() -> None:
     """promojobs: Elastic Path promotion codes and bulk code jobs, self-hosted."""
     limit_malloc_arenas()  # before any thread starts
     logs.configure(Settings().log_format)
+    for problem in unknown_variables(os.environ):
+        log.warning("%s", problem)
 
 
 @main.command()
@@ -131,6 +134,13 @@ def clients_revoke(client_id: str) -> None:
 
 main.add_command(client_commands.promotions)
 main.add_command(client_commands.jobs)
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """List every setting (PROMOJOBS_* environment variable), its default and meaning, as the Markdown
+    table in docs/jobs.md."""
+    click.echo(settings_table(), nl=False)
 
 
 def _open(settings: Settings, *, migrate: bool) -> Container:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from promojobs.api import errors, schemas
+from promojobs.api import docs, errors, schemas
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
@@ -30,6 +30,8 @@ def create_app(container: Container) -> FastAPI:
         version="0.1.0",
         summary="Elastic Path Promotions API with bulk promotion-code jobs, self-hosted.",
         lifespan=_lifespan,
+        docs_url=None,  # api/docs.py serves both pages with bundled assets
+        redoc_url=None,
     )
     app.state.container = container
     errors.install(app)
@@ -40,6 +42,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(CachedReads, container=container)
     app.add_middleware(AccessLog)
     _install_openapi(app, container)
+    docs.install(app)
     return app
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from promojobs.domain.jobs import JobType
+from promojobs.domain.jobs import JobStatus, JobType
 from promojobs.domain.timefmt import to_rfc3339
 from promojobs.store.jobs import JobRecord
 from promojobs.store.promotions import PromotionRecord
+
+# An export has written rows once it runs; a pending, failed or cancelled one has no file to count.
+EXPORT_RESULT_STATUSES = frozenset({JobStatus.PROCESSING, JobStatus.COMPLETED})
 
 
 def promotion(record: PromotionRecord) -> dict[str, Any]:
@@ -62,6 +65,8 @@ def job(record: JobRecord) -> dict[str, Any]:
         if record.deleted is not None:
             result["deleted"] = record.deleted
         body["result"] = result
+    if record.job_type == JobType.CODE_EXPORT and record.status in EXPORT_RESULT_STATUSES:
+        body["result"] = {"exported": record.generated}  # rows written so far, then in the file
     if record.error is not None:
         body["error"] = record.error
     meta = _timestamps(record.created_at, record.updated_at)

@@ -344,8 +344,11 @@ class CodeListResponse(BaseModel):
 
 
 class JobResult(BaseModel):
-    generated: int
-    deleted: int | None = None
+    generated: int | None = Field(default=None, description="code_generate: codes generated so far.")
+    deleted: int | None = Field(default=None, description="code_generate, cancelled: codes deleted.")
+    exported: int | None = Field(
+        default=None, description="code_export: rows written so far, then the codes in the file."
+    )
 
 
 class JobAudit(BaseModel):

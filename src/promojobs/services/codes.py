@@ -25,6 +25,7 @@ from promojobs.store.promotions import PromotionRecord
 
 CODE_FILTERS = {"code": frozenset({"eq"})}
 MAX_USER_CHARS = 255
+MAX_CODES_NAMED = 10  # in a duplicate-code error
 
 
 class CodeNotFound(NotFound):
@@ -57,9 +58,14 @@ class CodeService:
                     source="data.codes",
                 )
             owner = CodeOwner(store_id, promotion.pk, None, now_us())
+            attempt = conn.begin_nested()
             if code_store.insert_codes(conn, owner, rows) != len(rows):
-                # Rolls the whole request back: nothing is half-written.
-                raise DuplicateCode()
+                # Undo this request's rows to see which codes were there before it; raising then rolls
+                # the whole request back: nothing is half-written.
+                attempt.rollback()
+                taken = code_store.taken_codes(conn, store_id, [row[0] for row in rows])
+                raise _duplicates([row[0] for row in rows], taken)
+            attempt.commit()
             return promotion
 
     def list(
@@ -95,11 +101,23 @@ def _checked_rows(new_codes: Sequence[NewCode]) -> list[CodeValues]:
         code = validate_code(new.code, f"data.codes.{index}.code")
         key = normalize_code(code)
         if key in seen:
-            raise DuplicateCode()
+            raise DuplicateCode(
+                f"{DuplicateCode.__doc__}: {code} (given twice in this request)",
+                source=f"data.codes.{index}.code",
+            )
         seen.add(key)
         _check_user(new.user, index)
         rows.append((code, new.uses, new.uses, new.consume_unit, new.user))
     return rows
+
+
+def _duplicates(requested: Sequence[str], taken: set[str]) -> DuplicateCode:
+    """Elastic Path's detail, then the codes of the request already in the store (up to ten of them)."""
+    indexes = [index for index, code in enumerate(requested) if normalize_code(code) in taken]
+    shown = ", ".join(requested[index] for index in indexes[:MAX_CODES_NAMED])
+    more = f" and {len(indexes) - MAX_CODES_NAMED} more" if len(indexes) > MAX_CODES_NAMED else ""
+    source = f"data.codes.{indexes[0]}.code" if indexes else "data.codes"
+    return DuplicateCode(f"{DuplicateCode.__doc__}: {shown}{more}", source=source)
 
 
 def _storable(code: str) -> bool:

@@ -24,7 +24,7 @@ from promojobs.domain.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from promojobs.domain.filters import parse_filter
+from promojobs.domain.filters import parse_filter, require_one_of
 from promojobs.domain.ids import is_uuid
 from promojobs.domain.job_specs import ExportSpec, GenerateSpec, JobSpec, parse_job_spec
 from promojobs.domain.jobs import CANCELLABLE_STATUSES, STATUS_ALIASES, JobStatus, JobType, TaskKind
@@ -35,6 +35,7 @@ from promojobs.store.database import Database, now_us
 from promojobs.store.jobs import ActiveJobExists, IdempotencyKeyTaken, JobRecord, NewJob
 
 JOB_FILTERS = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
+JOB_FILTER_VALUES = {"job_type": [t.value for t in JobType], "status": [s.value for s in JobStatus]}
 MAX_JOB_NAME_CHARS = 50
 
 
@@ -134,9 +135,9 @@ class JobService:
         equals: list[tuple[str, str]] = []
         for clause in parse_filter(raw_filter, JOB_FILTERS):
             value = clause.values[0]
-            equals.append(
-                (clause.field, STATUS_ALIASES.get(value, value) if clause.field == "status" else value)
-            )
+            value = STATUS_ALIASES.get(value, value) if clause.field == "status" else value
+            require_one_of(clause, JOB_FILTER_VALUES[clause.field], value)
+            equals.append((clause.field, value))
         with self.database.read() as conn:
             if is_uuid(promotion_uuid):
                 found = job_store.list_jobs_page(

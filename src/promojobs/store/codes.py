@@ -135,6 +135,19 @@ def list_codes(
     return list(rows), int(total)
 
 
+def taken_codes(conn: Connection, store_id: int, code_list: Sequence[str]) -> set[str]:
+    """Which of ``code_list`` the store already holds, as ``normalize_code`` keys (upper case)."""
+    keys = sorted({code.upper() for code in code_list})
+    taken: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        batch = keys[start : start + 1000]
+        query = select(func.upper(codes.c.code)).where(
+            codes.c.store_id == store_id, func.upper(codes.c.code).in_(batch)
+        )
+        taken.update(str(key) for key in conn.execute(query).scalars())
+    return taken
+
+
 def count_promotion_codes(conn: Connection, promotion_id: int) -> int:
     count = conn.execute(select(promotions.c.code_count).where(promotions.c.id == promotion_id)).scalar()
     return int(count or 0)

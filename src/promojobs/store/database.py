@@ -7,13 +7,14 @@ waits for the lock, up to ``busy_timeout``) and read transactions start with a p
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -23,8 +24,8 @@ from promojobs.store.changes import ChangeClock, clock_for
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024
-# A larger WAL between checkpoints makes bulk inserts ~2x faster (limits.md §1b) at the cost of a WAL file
-# of up to ~160 MiB during a big job.
+# A larger WAL between checkpoints makes bulk inserts ~2x faster (measured with 50,000-row batches) at the
+# cost of a WAL file of up to ~160 MiB during a big job.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 40_000
 PG_IDLE_IN_TRANSACTION_MS = 60_000
 # A database host that does not answer at all (a network partition, not a refused connection) fails a
@@ -33,6 +34,7 @@ PG_IDLE_IN_TRANSACTION_MS = 60_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
 PG_TCP_USER_TIMEOUT_MS = 30_000
 POOL_SIZE = 40
+PRIVATE_FILE_MODE = 0o600
 
 
 def now_us() -> int:
@@ -142,7 +144,22 @@ def _create_engine(url: str) -> Engine:
     )
 
 
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite does (it would follow the umask, usually 0644): it
+    holds every code and the hashed secrets. SQLite gives its -wal and -shm files the same mode."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        return  # an existing database keeps the mode its operator gave it
+    except OSError:
+        return  # a directory that is not there (yet): connecting reports it, with the cli's retry
+
+
 def _create_sqlite_engine(url: str) -> Engine:
+    _create_private_sqlite_file(url)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -3,7 +3,7 @@ database; this module must describe the same schema so queries can be written ag
 
 Why the shapes:
 - Integer surrogate keys everywhere inside the database (UUIDs only at the edge): the codes table and its
-  unique index are 3x smaller and inserts 2x faster than with UUID strings (limits.md §1b).
+  unique index are 3x smaller and inserts 2x faster than with UUID strings.
 - Timestamps are integer microseconds since the epoch: identical on SQLite and PostgreSQL, compact, fast.
 - Codes are unique per store case-insensitively through a unique index on ``upper(code)``.
 - "One active job per promotion" is a partial unique index, so the database, not the code, enforces it.

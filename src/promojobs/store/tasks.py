@@ -150,13 +150,24 @@ def add_generated(conn: Connection, job_id: int, added: int) -> None:
 
 
 def require_processing(conn: Connection, job_id: int) -> None:
-    """Raise ``JobNotRunning`` unless the job is still processing (an export's heartbeat asks this).
+    """Raise ``JobNotRunning`` unless the job is still processing (a generate chunk asks this).
 
     It touches the job's row (``updated_at``) to ask, which also takes the row's lock, as
     ``add_generated`` does: what follows in the transaction is ordered with the other chunks' finishes."""
     result = conn.execute(
         text("UPDATE jobs SET updated_at = :now WHERE id = :id AND status = 'processing'"),
         {"now": now_us(), "id": job_id},
+    )
+    if result.rowcount != 1:
+        raise JobNotRunning()
+
+
+def set_exported(conn: Connection, job_id: int, rows: int) -> None:
+    """An export's rows written so far (kept in ``generated``: the rows a job produced), only while the job
+    is still processing; else raise ``JobNotRunning``. Set, not added: a retried export starts again."""
+    result = conn.execute(
+        text("UPDATE jobs SET generated = :rows, updated_at = :now WHERE id = :id AND status = 'processing'"),
+        {"rows": rows, "now": now_us(), "id": job_id},
     )
     if result.rowcount != 1:
         raise JobNotRunning()
