@@ -6,11 +6,10 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
-from promojobs.api import errors, schemas
+from promojobs.api import errors, openapi
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
@@ -39,23 +38,8 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(CachedReads, container=container)
     app.add_middleware(AccessLog)
-    _install_openapi(app, container)
+    openapi.install(app, codes_per_job=container.settings.codes_per_job_limit)
     return app
-
-
-def _install_openapi(app: FastAPI, container: Container) -> None:
-    """Serve FastAPI's document completed by ``schemas.complete_openapi`` (errors, parameters, links)."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            generated = FastAPI.openapi(app)  # caches itself in app.openapi_schema: replace it
-            app.openapi_schema = None
-            app.openapi_schema = schemas.complete_openapi(
-                generated, codes_per_job=container.settings.codes_per_job_limit
-            )
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @asynccontextmanager
