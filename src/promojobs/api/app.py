@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,11 +13,8 @@ from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
-from promojobs.bootstrap import Container
+from promojobs.bootstrap import Container, embedded_worker
 from promojobs.console import routes as console
-from promojobs.store.changes import psycopg_conninfo
-from promojobs.worker.runner import Worker
-from promojobs.worker.wakeup import PostgresListener
 
 log = logging.getLogger("promojobs")
 
@@ -45,23 +41,9 @@ def create_app(container: Container) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: Container = app.state.container
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
     container.database.changes.watch()
-    if container.settings.embedded_worker:
-        worker = Worker(container.database, container.worker_settings(), container.wakeup)
-        threads.append(
-            threading.Thread(target=worker.run, args=(stop,), name="promojobs-worker", daemon=True)
-        )
-        if container.database.is_postgres:
-            PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
-    for thread in threads:
-        thread.start()
     try:
-        yield
+        with embedded_worker(container):
+            yield
     finally:
-        stop.set()
-        container.wakeup.set()
-        for thread in threads:
-            thread.join(timeout=60)
         container.database.dispose()
