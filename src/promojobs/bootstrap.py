@@ -1,4 +1,5 @@
-"""Composition root: settings → database → services. Nothing here runs at import time."""
+"""Composition root: settings → database → services, and the worker wired to them. Nothing here runs at
+import time."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import json
 import logging
 import os
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +21,11 @@ from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
 from promojobs.services.throttle import LoginThrottle, StoreRateLimit
+from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import Database
 from promojobs.worker.context import WorkerSettings
-from promojobs.worker.wakeup import Wakeup
+from promojobs.worker.runner import Worker
+from promojobs.worker.wakeup import PostgresListener, Wakeup
 
 log = logging.getLogger("promojobs")
 
@@ -78,6 +84,32 @@ def build(settings: Settings) -> Container:
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
         read_cache=ReadCache(database.changes, settings.read_cache_entries, settings.read_cache_bytes),
     )
+
+
+def run_worker(container: Container, stop: threading.Event) -> None:
+    """A worker in this thread until ``stop`` is set; on PostgreSQL, woken at once by the notifications of
+    jobs submitted in other processes."""
+    if container.database.is_postgres:
+        PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
+    Worker(container.database, container.worker_settings(), container.wakeup).run(stop)
+
+
+@contextmanager
+def embedded_worker(container: Container) -> Iterator[None]:
+    """While the block runs, a worker in a thread of this process, if the settings ask for one; at the end
+    it finishes its batch, hands its task back and is joined."""
+    if not container.settings.embedded_worker:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(container, stop), name="promojobs-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        container.wakeup.set()
+        thread.join(timeout=60)
 
 
 def ensure_bootstrap_client(container: Container) -> Path | None:

@@ -23,11 +23,8 @@ from promojobs.config import Settings, settings_table, unknown_variables
 from promojobs.domain.errors import Unavailable
 from promojobs.domain.timefmt import to_rfc3339
 from promojobs.memory import limit_malloc_arenas
-from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import normalise_url
 from promojobs.store.migrate import upgrade
-from promojobs.worker.runner import Worker
-from promojobs.worker.wakeup import PostgresListener
 
 log = logging.getLogger("promojobs")
 T = TypeVar("T")
@@ -91,9 +88,7 @@ def worker() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    if container.database.is_postgres:
-        PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
-    Worker(container.database, container.worker_settings(), container.wakeup).run(stop)
+    bootstrap.run_worker(container, stop)
 
 
 @main.group()

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
-from promojobs.api import docs, errors, schemas
+from promojobs.api import docs, errors, openapi
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
-from promojobs.bootstrap import Container
+from promojobs.bootstrap import Container, embedded_worker
 from promojobs.console import routes as console
-from promojobs.store.changes import psycopg_conninfo
-from promojobs.worker.runner import Worker
-from promojobs.worker.wakeup import PostgresListener
 
 log = logging.getLogger("promojobs")
 
@@ -41,46 +36,17 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(CachedReads, container=container)
     app.add_middleware(AccessLog)
-    _install_openapi(app, container)
+    openapi.install(app, codes_per_job=container.settings.codes_per_job_limit)
     docs.install(app)
     return app
-
-
-def _install_openapi(app: FastAPI, container: Container) -> None:
-    """Serve FastAPI's document completed by ``schemas.complete_openapi`` (errors, parameters, links)."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            generated = FastAPI.openapi(app)  # caches itself in app.openapi_schema: replace it
-            app.openapi_schema = None
-            app.openapi_schema = schemas.complete_openapi(
-                generated, codes_per_job=container.settings.codes_per_job_limit
-            )
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: Container = app.state.container
-    stop = threading.Event()
-    threads: list[threading.Thread] = []
     container.database.changes.watch()
-    if container.settings.embedded_worker:
-        worker = Worker(container.database, container.worker_settings(), container.wakeup)
-        threads.append(
-            threading.Thread(target=worker.run, args=(stop,), name="promojobs-worker", daemon=True)
-        )
-        if container.database.is_postgres:
-            PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
-    for thread in threads:
-        thread.start()
     try:
-        yield
+        with embedded_worker(container):
+            yield
     finally:
-        stop.set()
-        container.wakeup.set()
-        for thread in threads:
-            thread.join(timeout=60)
         container.database.dispose()

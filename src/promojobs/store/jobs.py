@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from promojobs.domain.job_specs import ExportSpec, GenerateSpec, JobSpec
 from promojobs.domain.jobs import JobStatus, JobType, TaskKind, TaskStatus
 from promojobs.store.database import new_uuid, now_us
+from promojobs.store.rows import record_from_row
 from promojobs.store.schema import job_tasks, jobs, promotions
 
 
@@ -61,25 +62,12 @@ _JOB_COLUMNS = (*jobs.c, promotions.c.uuid.label("promotion_uuid"))
 
 
 def _record(row: Row[Any]) -> JobRecord:
-    return JobRecord(
+    return record_from_row(
+        JobRecord,
+        row,
         pk=row.id,
-        uuid=row.uuid,
-        store_id=row.store_id,
         promotion_pk=row.promotion_id,
-        promotion_uuid=row.promotion_uuid,
-        job_type=row.job_type,
-        name=row.name,
         parameters=_spec(row.job_type, row.parameters_json),
-        status=row.status,
-        generated=row.generated,
-        deleted=row.deleted,
-        error=row.error,
-        file_name=row.file_name,
-        created_by=row.created_by,
-        cancelled_by=row.cancelled_by,
-        request_fingerprint=row.request_fingerprint,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
+from promojobs.store.rows import record_from_row
 from promojobs.store.schema import codes, job_tasks, jobs, promotions
 
 
@@ -53,23 +54,15 @@ def to_columns(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record(row: Row[Any]) -> PromotionRecord:
-    return PromotionRecord(
+    return record_from_row(
+        PromotionRecord,
+        row,
         pk=row.id,
-        uuid=row.uuid,
-        store_id=row.store_id,
-        name=row.name,
-        description=row.description,
         enabled=bool(row.enabled),
         automatic=bool(row.automatic),
-        promotion_type=row.promotion_type,
         schema=_load(row.schema_json),
-        start_at=row.start_at,
-        end_at=row.end_at,
         min_cart_value=_load(row.min_cart_value_json),
         max_discount_value=_load(row.max_discount_value_json),
-        max_applications_per_cart=row.max_applications_per_cart,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 

@@ -15,7 +15,8 @@ from promojobs.api.deps import (
     cached_list,
     json_response,
 )
-from promojobs.api.schemas import CodeListResponse, CodesAddRequest, CodesDeleteRequest, PromotionResponse
+from promojobs.api.responses import CodeListResponse, PromotionResponse
+from promojobs.api.schemas import CodesAddRequest, CodesDeleteRequest
 from promojobs.domain.pagination import PageRequest
 from promojobs.services.codes import NewCode
 

@@ -16,7 +16,8 @@ from promojobs.api.deps import (
     cached_read,
     json_response,
 )
-from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListResponse, JobResponse
+from promojobs.api.responses import FileResponseBody, JobListResponse, JobResponse
+from promojobs.api.schemas import JobCreateRequest
 from promojobs.api.urls import public_root
 from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest

@@ -16,12 +16,8 @@ from promojobs.api.deps import (
     cached_read,
     json_response,
 )
-from promojobs.api.schemas import (
-    PromotionCreateRequest,
-    PromotionListResponse,
-    PromotionResponse,
-    PromotionUpdateRequest,
-)
+from promojobs.api.responses import PromotionListResponse, PromotionResponse
+from promojobs.api.schemas import PromotionCreateRequest, PromotionUpdateRequest
 from promojobs.domain.pagination import PageRequest
 
 router = APIRouter(prefix="/v2/promotions", tags=["promotions"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from promojobs.api.deps import ContainerDep, json_response
-from promojobs.api.schemas import TokenResponse
+from promojobs.api.responses import TokenResponse
 from promojobs.domain.errors import InvalidCredentials, ValidationFailed
 
 router = APIRouter(tags=["authentication"])
