@@ -7,16 +7,18 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from promojobs.config import Settings
-from promojobs.services.auth import AuthService, BootstrapOutcome
+from promojobs.services.auth import AuthService, BootstrapOutcome, PromotionAccess
 from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
 from promojobs.services.throttle import LoginThrottle, StoreRateLimit
+from promojobs.store.changes import read_store_version
 from promojobs.store.database import Database
 from promojobs.worker.context import WorkerSettings
 from promojobs.worker.wakeup import Wakeup
@@ -34,6 +36,7 @@ class Container:
     database: Database
     wakeup: Wakeup
     auth: AuthService
+    access: PromotionAccess
     promotions: PromotionService
     codes: CodeService
     jobs: JobService
@@ -57,8 +60,10 @@ class Container:
 
 def build(settings: Settings) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, pool_size=settings.request_threads)
     wakeup = Wakeup()
+    auth = AuthService(database, settings.token_seconds, settings.token_cache_seconds)
+    store_rate_limit = StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst)
     limits = JobLimits(
         codes_per_job=settings.codes_per_job_limit,
         keyspace_max_fill_ratio=settings.keyspace_max_fill_ratio,
@@ -69,14 +74,17 @@ def build(settings: Settings) -> Container:
         settings=settings,
         database=database,
         wakeup=wakeup,
-        auth=AuthService(database, settings.token_seconds, settings.token_cache_seconds),
+        auth=auth,
+        access=PromotionAccess(auth, store_rate_limit),
         promotions=PromotionService(database, settings.files_dir),
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
         links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
-        store_rate_limit=StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
+        store_rate_limit=store_rate_limit,
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
-        read_cache=ReadCache(database.changes, settings.read_cache_entries, settings.read_cache_bytes),
+        read_cache=ReadCache(
+            partial(read_store_version, database), settings.read_cache_entries, settings.read_cache_bytes
+        ),
     )
 
 

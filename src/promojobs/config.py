@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     bootstrap_client_secret: SecretStr | None = None
     signing_key: SecretStr | None = None
 
+    # Threads that run the routes (and so their database calls) of one API process; each keeps a pooled
+    # database connection. Size it to the requests one process should have in flight at the database.
+    request_threads: int = Field(default=40, ge=1)
     max_body_bytes: int = 8 * 1024 * 1024
     # The HTTP edge (api/edge.py; every limit with its reason in docs/security.md).
     max_url_bytes: int = Field(default=64 * 1024, gt=0)
@@ -75,7 +78,7 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = 5000.0  # per store and API process; 0 turns the limit off
     rate_limit_burst: int = 5000
     login_max_failures: int = 10  # failed token requests per client id (or address) per minute
-    # Read answers kept per API process until the database changes (services/read_cache.py); 0 turns it off.
+    # Read answers kept per API process until their store's data changes (services/read_cache.py); 0: off.
     read_cache_entries: int = 1024
     read_cache_bytes: int = 4 * 1024 * 1024
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from promojobs.api import errors, schemas
@@ -37,7 +38,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router)
     console.install(app)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
-    app.add_middleware(CachedReads, container=container)
+    app.add_middleware(CachedReads, access=container.access, cache=container.read_cache)
     app.add_middleware(AccessLog)
     _install_openapi(app, container)
     return app
@@ -63,7 +64,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: Container = app.state.container
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    container.database.changes.watch()
+    # The routes and their database calls run in this pool; one pooled connection per thread.
+    to_thread.current_default_thread_limiter().total_tokens = container.settings.request_threads
     if container.settings.embedded_worker:
         worker = Worker(container.database, container.worker_settings(), container.wakeup)
         threads.append(

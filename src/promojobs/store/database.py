@@ -1,5 +1,11 @@
 """One ``Database`` for both backends: an engine, read and write transactions, and the backend's name.
 
+Reads on PostgreSQL run in autocommit: a read is one statement (page, total and promotion lookup folded
+together), so it needs no snapshot of its own, and a BEGIN and a COMMIT would be two more round trips to a
+database a network hop away. Pooled connections are not pinged before use (another round trip per
+request): a connection found dead fails its request with 503, and SQLAlchemy then replaces every
+connection of the pool opened before it.
+
 SQLite allows one writer at a time. A transaction that starts as a reader and later writes can fail with
 "database is locked" without waiting, so every write transaction starts with ``BEGIN IMMEDIATE`` (it
 waits for the lock, up to ``busy_timeout``) and read transactions start with a plain ``BEGIN``.
@@ -19,7 +25,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from promojobs.domain.errors import Unavailable
-from promojobs.store.changes import ChangeClock, clock_for
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024
@@ -32,7 +37,8 @@ PG_IDLE_IN_TRANSACTION_MS = 60_000
 # connection stays unacknowledged this long (TCP_USER_TIMEOUT; a slow query is not affected).
 PG_CONNECT_TIMEOUT_SECONDS = 10
 PG_TCP_USER_TIMEOUT_MS = 30_000
-POOL_SIZE = 40
+POOL_SIZE = 40  # the request threads' default (Settings.request_threads)
+POOL_OVERFLOW = 10  # for the threads beside them: an embedded worker, /readyz
 
 
 def now_us() -> int:
@@ -51,10 +57,9 @@ def normalise_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = normalise_url(url)
-        self.engine = _create_engine(self.url)
-        self.changes: ChangeClock = clock_for(self.url)
+        self.engine = _create_engine(self.url, pool_size)
 
     @property
     def is_postgres(self) -> bool:
@@ -62,6 +67,19 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A connection for reading: in autocommit on PostgreSQL (each statement its own snapshot, no
+        BEGIN/COMMIT round trips), in a read transaction on SQLite (local, so it costs nothing)."""
+        with _translated_errors(), self.engine.connect() as conn:
+            if self.is_postgres:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+                return
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction on both backends: several statements that must see one state (an export)."""
         with _translated_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
@@ -73,8 +91,6 @@ class Database:
             conn.begin(),
         ):
             yield conn
-        # After the commit, never before: a read that saw the old version must not be kept as current.
-        self.changes.bump()
 
     def ping(self) -> None:
         """One round trip: raises ``Unavailable`` if the database does not answer."""
@@ -82,7 +98,6 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        self.changes.close()
         self.engine.dispose()
 
 
@@ -118,16 +133,15 @@ def _is_busy(exc: DBAPIError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
-        return _create_sqlite_engine(url)
+        return _create_sqlite_engine(url, pool_size)
     return create_engine(
         url,
-        # As many pooled connections as request threads (Starlette's pool has 40), so a busy API does
-        # not open and close a session per request; overflow only for the worker threads beside it.
-        pool_size=POOL_SIZE,
-        max_overflow=10,
-        pool_pre_ping=True,
+        # As many pooled connections as request threads, so a busy API does not open and close a session
+        # per request; overflow only for the threads beside them.
+        pool_size=pool_size,
+        max_overflow=POOL_OVERFLOW,
         connect_args={
             # A hung client (a paused worker, a machine gone without closing its connection) must not hold
             # row locks for hours: PostgreSQL ends idle transactions and dead connections.
@@ -142,12 +156,12 @@ def _create_engine(url: str) -> Engine:
     )
 
 
-def _create_sqlite_engine(url: str) -> Engine:
+def _create_sqlite_engine(url: str, pool_size: int) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        pool_size=POOL_SIZE,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=POOL_OVERFLOW,
     )
 
     @event.listens_for(engine, "connect")

@@ -81,7 +81,7 @@ def _export_postgres(database: Database, promotion_id: int) -> Generator[bytes, 
     with ExitStack() as stack:
         raws: list[Any] = []
         for index in range(POSTGRES_CONNECTIONS):
-            raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
+            raw: Any = stack.enter_context(database.snapshot()).connection.dbapi_connection
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             if index == 0:
                 (snapshot,) = raw.execute("SELECT pg_export_snapshot()").fetchone()
@@ -126,7 +126,7 @@ def _postgres_ranges(promotion_id: int, executes: list[Execute]) -> Iterator[byt
 
 def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
     path = database.engine.url.database
-    with database.read() as conn:
+    with database.snapshot() as conn:
         raw: Any = conn.connection.dbapi_connection
         first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()
         if first is None:
@@ -146,7 +146,7 @@ def _export_sqlite_in_parts(database: Database, promotion_id: int, path: str) ->
     If the lock or a helper is slow to come (``LOCK_WAIT_SECONDS``, ``HELPER_START_SECONDS``), or a helper
     cannot start, the export goes on in this process alone."""
     with ExitStack() as stack:
-        raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
+        raw: Any = stack.enter_context(database.snapshot()).connection.dbapi_connection
         helpers: list[_Helper] = []
         with _write_lock(path) as locked:
             first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()  # the snapshot starts here
