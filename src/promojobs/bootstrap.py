@@ -6,18 +6,22 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, start_http_server
+
 from promojobs.config import Settings
+from promojobs.metrics import registry_for
 from promojobs.services.auth import AuthService, BootstrapOutcome, PromotionAccess
 from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
-from promojobs.services.throttle import LoginThrottle, StoreRateLimit
+from promojobs.services.throttle import LoginThrottle, ProcessRegistry, StoreRateLimit
 from promojobs.store.changes import read_store_version
 from promojobs.store.database import Database
 from promojobs.worker.context import WorkerSettings
@@ -42,8 +46,10 @@ class Container:
     jobs: JobService
     links: DownloadLinks
     store_rate_limit: StoreRateLimit
+    registry: ProcessRegistry
     login_throttle: LoginThrottle
     read_cache: ReadCache
+    metrics: CollectorRegistry
 
     def worker_settings(self) -> WorkerSettings:
         s = self.settings
@@ -81,11 +87,28 @@ def build(settings: Settings) -> Container:
         jobs=JobService(database, limits, wakeup.notify_on_commit),
         links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
         store_rate_limit=store_rate_limit,
+        metrics=registry_for(database, settings.metrics_max_stores),
+        registry=ProcessRegistry(database, store_rate_limit, settings.process_heartbeat_seconds),
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
         read_cache=ReadCache(
             partial(read_store_version, database), settings.read_cache_entries, settings.read_cache_bytes
         ),
     )
+
+
+def serve_metrics_port(container: Container) -> Callable[[], None]:
+    """With ``metrics=port``, serve the metrics on a listener of their own; return how to stop it."""
+    settings = container.settings
+    if settings.metrics != "port":
+        return lambda: None
+    server, thread = start_http_server(settings.metrics_port, settings.host, registry=container.metrics)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 def ensure_bootstrap_client(container: Container) -> Path | None:

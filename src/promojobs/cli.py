@@ -90,7 +90,11 @@ def worker() -> None:
     signal.signal(signal.SIGINT, _stop)
     if container.database.is_postgres:
         PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
-    Worker(container.database, container.worker_settings(), container.wakeup).run(stop)
+    stop_metrics = bootstrap.serve_metrics_port(container)  # with metrics=port: this worker's own
+    try:
+        Worker(container.database, container.worker_settings(), container.wakeup).run(stop)
+    finally:
+        stop_metrics()
 
 
 @main.group()

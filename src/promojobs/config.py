@@ -75,9 +75,18 @@ class Settings(BaseSettings):
     max_task_attempts: int = 5
     max_running_tasks_per_store: int = 4
 
-    rate_limit_per_second: float = 5000.0  # per store and API process; 0 turns the limit off
+    # Per store, for all API processes together (each enforces its share); 0 turns the limit off.
+    rate_limit_per_second: float = 5000.0
     rate_limit_burst: int = 5000
+    process_heartbeat_seconds: float = Field(
+        default=2.0, gt=0, description="How often an API process records itself alive (api_processes)."
+    )
     login_max_failures: int = 10  # failed token requests per client id (or address) per minute
+    # GET /metrics: off (404), token (bearer METRICS_TOKEN), open, or port (only on METRICS_PORT).
+    metrics: Literal["off", "token", "open", "port"] = "off"
+    metrics_token: SecretStr | None = None
+    metrics_port: int = 9464
+    metrics_max_stores: int = Field(default=20, ge=0, description="Stores named in per-store metrics.")
     # Read answers kept per API process until their store's data changes (services/read_cache.py); 0: off.
     read_cache_entries: int = 1024
     read_cache_bytes: int = 4 * 1024 * 1024

@@ -78,8 +78,9 @@ def test_another_store_changed__answer_still_reused() -> None:
 def test_version_given_by_the_caller__not_read_again() -> None:
     versions = Versions()
     cache = ReadCache(versions)
-    cache.answer(_key("k"), lambda: b"x", version=0)
-    assert cache.current(_key("k"), 0) == b"x"
+    cache.answer(_key("k"), lambda: b"x", version=0, route="/things")
+    kept = cache.current(_key("k"), 0)
+    assert kept is not None and (kept.body, kept.route) == (b"x", "/things")
     assert cache.current(_key("k"), 1) is None
     assert versions.reads == 0
 

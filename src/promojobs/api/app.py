@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -11,13 +12,14 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI
 
-from promojobs.api import errors, schemas
+from promojobs.api import errors, metrics, schemas
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
-from promojobs.bootstrap import Container
+from promojobs.bootstrap import Container, serve_metrics_port
 from promojobs.console import routes as console
+from promojobs.domain.errors import Unavailable
 from promojobs.store.changes import psycopg_conninfo
 from promojobs.worker.runner import Worker
 from promojobs.worker.wakeup import PostgresListener
@@ -34,12 +36,13 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (tokens, promotions, codes, jobs, downloads, health):
+    for module in (tokens, promotions, codes, jobs, downloads, health, metrics):
         app.include_router(module.router)
     console.install(app)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(CachedReads, access=container.access, cache=container.read_cache)
     app.add_middleware(AccessLog)
+    app.add_middleware(metrics.RequestMetrics)
     _install_openapi(app, container)
     return app
 
@@ -66,6 +69,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threads: list[threading.Thread] = []
     # The routes and their database calls run in this pool; one pooled connection per thread.
     to_thread.current_default_thread_limiter().total_tokens = container.settings.request_threads
+    with contextlib.suppress(Unavailable):  # the heartbeat thread records it once the database is back
+        await to_thread.run_sync(container.registry.beat)
+    container.registry.start()
+    stop_metrics = serve_metrics_port(container)
     if container.settings.embedded_worker:
         worker = Worker(container.database, container.worker_settings(), container.wakeup)
         threads.append(
@@ -82,4 +89,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.wakeup.set()
         for thread in threads:
             thread.join(timeout=60)
+        await to_thread.run_sync(container.registry.stop)
+        stop_metrics()
         container.database.dispose()

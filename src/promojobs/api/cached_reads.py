@@ -22,7 +22,8 @@ from promojobs.services.auth import PromotionAccess
 from promojobs.services.read_cache import CacheKey, ReadCache
 
 ADMITTED = "promojobs.admitted"  # the scope entry holding the caller admitted here
-VERSION = "promojobs.version"  # ... and the store version read here
+VERSION = "promojobs.version"  # ... the store version read here
+KEPT_ROUTE = "promojobs.kept_route"  # ... and the route template of an answer sent from here
 _PROMOTION_ROUTES = "/v2/"
 
 
@@ -70,7 +71,11 @@ class CachedReads:
         except Unavailable:
             return None  # the application tries again and answers 503 itself
         scope[VERSION] = version
-        return self.cache.current(key, version)
+        kept = self.cache.current(key, version)
+        if kept is None:
+            return None
+        scope[KEPT_ROUTE] = kept.route
+        return kept.body
 
 
 def _authorization(scope: Scope) -> str | None:

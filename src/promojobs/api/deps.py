@@ -88,7 +88,8 @@ def cached_read(
     depends on besides the data. Errors are raised by ``body()`` and never kept."""
     key = read_cache_key(caller.store_id, request.url)
     version = request.scope.get(VERSION) if request.scope.get(ADMITTED) is caller else None
-    content = container.read_cache.answer(key, lambda: orjson.dumps(body()), version)
+    route = getattr(request.scope.get("route"), "path", "")
+    content = container.read_cache.answer(key, lambda: orjson.dumps(body()), version, route)
     return Response(content, media_type="application/json")
 
 

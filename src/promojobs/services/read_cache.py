@@ -17,11 +17,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 DEFAULT_MAX_ENTRIES = 1024
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
 CacheKey = tuple[int, str]  # (store id, full URL)
+
+
+@dataclass(frozen=True)
+class Kept:
+    version: int
+    body: bytes
+    route: str  # the route template that made it (for the request metrics of answers sent from here)
 
 
 class ReadCache:
@@ -34,7 +42,7 @@ class ReadCache:
         self._version_of = version_of  # a store's data version, read from the database (store.changes)
         self._max_entries = max_entries
         self._max_bytes = max_bytes
-        self._entries: OrderedDict[CacheKey, tuple[int, bytes]] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, Kept] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -52,45 +60,47 @@ class ReadCache:
         """The store's data version, read from the database now (blocking: call it off the event loop)."""
         return self._version_of(store_id)
 
-    def current(self, key: CacheKey, version: int) -> bytes | None:
+    def current(self, key: CacheKey, version: int) -> Kept | None:
         """The answer kept under ``key`` if it was made under ``version``."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] != version:
+            if entry is None or entry.version != version:
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
-            return entry[1]
+            return entry
 
-    def answer(self, key: CacheKey, produce: Callable[[], bytes], version: int | None = None) -> bytes:
+    def answer(
+        self, key: CacheKey, produce: Callable[[], bytes], version: int | None = None, route: str = ""
+    ) -> bytes:
         """The bytes ``produce`` would return now: from memory if the store did not change since they
         were made. ``version`` is the store's version if the caller just read it. Blocking."""
         if not self.enabled:
             return produce()
         if version is None:
             version = self.version(key[0])
-        body = self.current(key, version)
-        if body is not None:
-            return body
+        kept = self.current(key, version)
+        if kept is not None:
+            return kept.body
         self.misses += 1
         body = produce()
         if len(body) <= self._max_bytes // 16:
-            self._keep(key, version, body)
+            self._keep(key, Kept(version, body, route))
         return body
 
-    def _keep(self, key: CacheKey, version: int, body: bytes) -> None:
+    def _keep(self, key: CacheKey, kept: Kept) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                if old[0] > version:
+                if old.version > kept.version:
                     self._entries[key] = old  # a newer answer was kept meanwhile
                     return
-                self._bytes -= len(old[1])
-            self._entries[key] = (version, body)
-            self._bytes += len(body)
+                self._bytes -= len(old.body)
+            self._entries[key] = kept
+            self._bytes += len(kept.body)
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= len(dropped)
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
 
     def __len__(self) -> int:
         return len(self._entries)

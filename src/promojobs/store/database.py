@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from promojobs.domain.errors import Unavailable
+from promojobs.metrics import DATABASE_ERRORS
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024
@@ -110,11 +111,15 @@ def _translated_errors() -> Iterator[None]:
         yield
     except (OperationalError, InterfaceError) as exc:
         if _is_connection_problem(exc):
+            DATABASE_ERRORS.labels("connection").inc()
             raise Unavailable() from exc
         if _is_busy(exc):
+            DATABASE_ERRORS.labels("busy").inc()
             raise Unavailable("The database is busy; try again shortly.") from exc
+        DATABASE_ERRORS.labels("other").inc()
         raise
     except PoolTimeout as exc:
+        DATABASE_ERRORS.labels("pool_timeout").inc()
         raise Unavailable("The service is busy; try again shortly.") from exc
 
 
