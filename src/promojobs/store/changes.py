@@ -28,10 +28,17 @@ def store_version(conn: Connection, store_id: int) -> int:
     return int(version or 0)
 
 
+_VERSION_PG = "SELECT data_version FROM stores WHERE id = %s"
+_VERSION_SQLITE = "SELECT data_version FROM stores WHERE id = ?"
+
+
 def read_store_version(database: Database, store_id: int) -> int:
-    """``store_version`` on a connection of its own: one round trip (no BEGIN/COMMIT on PostgreSQL)."""
-    with database.read() as conn:
-        return store_version(conn, store_id)
+    """``store_version`` on a driver connection of its own: one round trip, nothing else (this runs for
+    every read the API answers)."""
+    sql = _VERSION_PG if database.is_postgres else _VERSION_SQLITE
+    with database.raw_read() as raw:
+        row = raw.execute(sql, (store_id,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def listen(

@@ -13,12 +13,14 @@ waits for the lock, up to ``busy_timeout``) and read transactions start with a p
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -61,10 +63,11 @@ class Database:
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = normalise_url(url)
         self.engine = _create_engine(self.url, pool_size)
+        self._postgres = self.engine.dialect.name == "postgresql"
 
     @property
     def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
+        return self._postgres
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -92,6 +95,27 @@ class Database:
             conn.begin(),
         ):
             yield conn
+
+    @contextmanager
+    def raw_read(self) -> Iterator[Any]:
+        """A pooled driver connection in autocommit, for one small statement on a hot path (the store
+        version of every read): none of SQLAlchemy's per-statement work. Parameters in the driver's style
+        (``?`` for sqlite3, ``%s`` for psycopg). A driver error invalidates the connection: 503."""
+        with _translated_errors():
+            pooled = self.engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        try:
+            if self.is_postgres:
+                driver.autocommit = True
+            yield driver
+            if self.is_postgres:
+                driver.autocommit = False
+        except (sqlite3.Error, psycopg.Error) as exc:
+            pooled.invalidate()
+            DATABASE_ERRORS.labels("connection").inc()
+            raise Unavailable() from exc
+        finally:
+            pooled.close()
 
     def ping(self) -> None:
         """One round trip: raises ``Unavailable`` if the database does not answer."""
