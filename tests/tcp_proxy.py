@@ -10,6 +10,8 @@ goes away and comes back, and a count of the round trips it is asked for.
 - ``cut()`` drops every open connection (both ends see it closed) and turns every new connection away as
   soon as it is accepted: what a client sees when the database server dies or restarts.
 - ``restore()`` forwards new connections again.
+- ``hold()`` stops delivering anything while keeping every connection open (a database that hangs, or a
+  network partition before TCP notices); ``release()`` delivers what was held and goes on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class TcpProxy:
         self._listener.bind(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._forwarding = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
@@ -58,6 +62,12 @@ class TcpProxy:
 
     def restore(self) -> None:
         self._forwarding.set()
+
+    def hold(self) -> None:
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
 
     def close(self) -> None:
         self._closed.set()
@@ -117,6 +127,7 @@ class TcpProxy:
         try:
             while data := source.recv(65536):
                 self._count(client, from_client)
+                self._flowing.wait()
                 if delayed is None:
                     sink.sendall(data)
                 else:

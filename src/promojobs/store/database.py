@@ -105,16 +105,18 @@ class Database:
             pooled = self.engine.raw_connection()
         driver: Any = pooled.driver_connection
         try:
-            if self.is_postgres:
+            if self._postgres:
                 driver.autocommit = True
             yield driver
-            if self.is_postgres:
-                driver.autocommit = False
         except (sqlite3.Error, psycopg.Error) as exc:
             pooled.invalidate()
+            # As SQLAlchemy does on a lost connection: the pooled ones opened before it are dropped too,
+            # so a database restart costs one failed request, not one per pooled connection.
+            self.engine.dispose()
             DATABASE_ERRORS.labels("connection").inc()
             raise Unavailable() from exc
         finally:
+            _leave_autocommit(pooled, driver, self._postgres)
             pooled.close()
 
     def ping(self) -> None:
@@ -124,6 +126,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _leave_autocommit(pooled: Any, driver: Any, postgres: bool) -> None:
+    """Back to transactions before the connection returns to the pool (SQLAlchemy's reads and writes
+    expect them); a connection that cannot is not reused."""
+    if not postgres or not pooled.is_valid:
+        return
+    try:
+        driver.autocommit = False
+    except psycopg.Error:
+        pooled.invalidate()
 
 
 @contextmanager
