@@ -95,8 +95,10 @@ class ProcessRegistry:
         while not self._stop.wait(self.heartbeat_seconds):
             try:
                 self.beat()
+            except Unavailable:
+                log.warning("cannot record this API process alive (database unavailable); the share stays")
             except Exception:  # a heartbeat thread that dies would freeze the share: log and go on
-                log.warning("cannot record this API process alive; the rate limit share stays", exc_info=True)
+                log.exception("cannot record this API process alive; the rate limit share stays")
 
 
 @dataclass

@@ -101,8 +101,12 @@ class Database:
         """A pooled driver connection in autocommit, for one small statement on a hot path (the store
         version of every read): none of SQLAlchemy's per-statement work. Parameters in the driver's style
         (``?`` for sqlite3, ``%s`` for psycopg). A driver error invalidates the connection: 503."""
-        with _translated_errors():
-            pooled = self.engine.raw_connection()
+        try:
+            with _translated_errors():
+                pooled = self.engine.raw_connection()
+        except (sqlite3.Error, psycopg.Error) as exc:  # a new connection's failure is not wrapped
+            DATABASE_ERRORS.labels("connection").inc()
+            raise Unavailable() from exc
         driver: Any = pooled.driver_connection
         try:
             if self._postgres:
