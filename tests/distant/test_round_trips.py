@@ -4,6 +4,7 @@ never a BEGIN/COMMIT of its own."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,10 +22,19 @@ def distant_server(distant_pg: DistantDatabase, tmp_path: Path) -> Iterator[Live
     server.container.database.dispose()
 
 
-def _round_trips(distant_pg: DistantDatabase, request: Callable[[], httpx.Response]) -> int:
-    distant_pg.proxy.reset_counts()
-    assert request().status_code == 200
-    return distant_pg.proxy.round_trips
+def _round_trips(
+    distant_pg: DistantDatabase, request: Callable[[], httpx.Response], before: Callable[[], object] = list
+) -> int:
+    """The fewest round trips of three tries (``before`` runs ahead of each): a token is trusted from memory
+    for at most a second, so a try may pay its lookup again on a slow machine; a regression adds a round
+    trip to every try."""
+    counts = []
+    for _ in range(3):
+        before()
+        distant_pg.proxy.reset_counts()
+        assert request().status_code == 200
+        counts.append(distant_pg.proxy.round_trips)
+    return min(counts)
 
 
 @pytest.mark.parametrize("path", ["/jobs", "/codes", "", "/jobs?filter=eq(status,pending)"])
@@ -39,8 +49,12 @@ def test_list_read_with_a_known_token__at_most_two_round_trips(
     first = api.http.get(url)  # the token is now known; the answer kept
     assert first.status_code == 200, first.text
 
-    assert api.add_codes(promotion, "THIRD-CODE").status_code == 201  # the kept answer is now stale
-    trips = _round_trips(distant_pg, lambda: api.http.get(url))
+    added = iter(range(100))
+
+    def change() -> None:  # the kept answer is now stale
+        assert api.add_codes(promotion, f"MORE-{next(added)}").status_code == 201
+
+    trips = _round_trips(distant_pg, lambda: api.http.get(url), change)
     assert trips <= 2, f"{trips} round trips for GET {url} after a change"
     trips = _round_trips(distant_pg, lambda: api.http.get(url))
     assert trips <= 1, f"{trips} round trips for GET {url} with nothing changed"
@@ -54,6 +68,9 @@ def test_single_reads__at_most_two_round_trips(
     job = api.generate(promotion, 10)
     for url in (f"/v2/promotions/{promotion}", f"/v2/promotions/{promotion}/jobs/{job['id']}"):
         assert api.http.get(url).status_code == 200
-        assert api.cancel(promotion, job["id"]).status_code in (200, 422)
-        trips = _round_trips(distant_pg, lambda: api.http.get(url))  # noqa: B023 (called at once)
+
+        def change() -> None:  # a new code moves the store's version: the kept answer is stale
+            api.add_codes(promotion, f"CODE-{time.monotonic_ns()}")
+
+        trips = _round_trips(distant_pg, lambda: api.http.get(url), change)  # noqa: B023 (called at once)
         assert trips <= 2, f"{trips} round trips for GET {url}"
