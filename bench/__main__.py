@@ -38,6 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     parser.add_argument("--profile", action="store_true", help="profile the worker with py-spy instead")
+    parser.add_argument(
+        "--distant-ms",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="also measure the job listing with PostgreSQL MS ms away, each way (e.g. 1)",
+    )
+    parser.add_argument(
+        "--only-http", action="store_true", help="only the HTTP rows (listing, /healthz), no jobs or exports"
+    )
     args = parser.parse_args(argv)
 
     problems = environment_ok()
@@ -69,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                 remove_tree(work_dir)
 
     suite = Suite(plan, work_dir, _emit, _say)
+    suite.distant_ms = args.distant_ms
     started = time.monotonic()
     failures: list[str] = []
     print(f"promojobs benchmark, {plan.mode} mode; work directory {work_dir}", flush=True)
@@ -76,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for kind in backends:
             try:
-                suite.backend(kind)
+                if args.only_http:
+                    suite.http_only(kind)
+                else:
+                    suite.backend(kind)
             except Exception as exc:
                 traceback.print_exc()
                 failures.append(f"{kind}: {exc}")
                 suite.close()
-        if "postgresql" in backends and plan.big_codes and not args.no_big:
+        if "postgresql" in backends and plan.big_codes and not args.no_big and not args.only_http:
             try:
                 suite.big()
             except Exception as exc:

@@ -8,20 +8,24 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, start_http_server
+
 from promojobs.config import Settings
-from promojobs.services.auth import AuthService, BootstrapOutcome
+from promojobs.metrics import registry_for
+from promojobs.services.auth import AuthService, BootstrapOutcome, PromotionAccess
 from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
 from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
-from promojobs.services.throttle import LoginThrottle, StoreRateLimit
-from promojobs.store.changes import psycopg_conninfo
+from promojobs.services.throttle import LoginThrottle, ProcessRegistry, StoreRateLimit
+from promojobs.store.changes import psycopg_conninfo, read_store_version
 from promojobs.store.database import Database
 from promojobs.worker.context import WorkerSettings
 from promojobs.worker.runner import Worker
@@ -40,13 +44,16 @@ class Container:
     database: Database
     wakeup: Wakeup
     auth: AuthService
+    access: PromotionAccess
     promotions: PromotionService
     codes: CodeService
     jobs: JobService
     links: DownloadLinks
     store_rate_limit: StoreRateLimit
+    registry: ProcessRegistry
     login_throttle: LoginThrottle
     read_cache: ReadCache
+    metrics: CollectorRegistry
 
     def worker_settings(self) -> WorkerSettings:
         s = self.settings
@@ -63,8 +70,10 @@ class Container:
 
 def build(settings: Settings) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, pool_size=settings.request_threads)
     wakeup = Wakeup()
+    auth = AuthService(database, settings.token_seconds, settings.token_cache_seconds)
+    store_rate_limit = StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst)
     limits = JobLimits(
         codes_per_job=settings.codes_per_job_limit,
         keyspace_max_fill_ratio=settings.keyspace_max_fill_ratio,
@@ -75,14 +84,19 @@ def build(settings: Settings) -> Container:
         settings=settings,
         database=database,
         wakeup=wakeup,
-        auth=AuthService(database, settings.token_seconds, settings.token_cache_seconds),
+        auth=auth,
+        access=PromotionAccess(auth, store_rate_limit),
         promotions=PromotionService(database, settings.files_dir),
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
         links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
-        store_rate_limit=StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
+        store_rate_limit=store_rate_limit,
+        metrics=registry_for(database, settings.metrics_max_stores),
+        registry=ProcessRegistry(database, store_rate_limit, settings.process_heartbeat_seconds),
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
-        read_cache=ReadCache(database.changes, settings.read_cache_entries, settings.read_cache_bytes),
+        read_cache=ReadCache(
+            partial(read_store_version, database), settings.read_cache_entries, settings.read_cache_bytes
+        ),
     )
 
 
@@ -110,6 +124,21 @@ def embedded_worker(container: Container) -> Iterator[None]:
         stop.set()
         container.wakeup.set()
         thread.join(timeout=60)
+
+
+def serve_metrics_port(container: Container) -> Callable[[], None]:
+    """With ``metrics=port``, serve the metrics on a listener of their own; return how to stop it."""
+    settings = container.settings
+    if settings.metrics != "port":
+        return lambda: None
+    server, thread = start_http_server(settings.metrics_port, settings.host, registry=container.metrics)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 def ensure_bootstrap_client(container: Container) -> Path | None:

@@ -88,7 +88,11 @@ def worker() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    bootstrap.run_worker(container, stop)
+    stop_metrics = bootstrap.serve_metrics_port(container)  # with metrics=port: this worker's own
+    try:
+        bootstrap.run_worker(container, stop)
+    finally:
+        stop_metrics()
 
 
 @main.group()

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         "Unset: random, kept in DATA_DIR/signing.key.",
     )
 
+    # Threads that run the routes (and so their database calls) of one API process; each keeps a pooled
+    # database connection. Size it to the requests one process should have in flight at the database.
+    request_threads: int = Field(
+        default=40, ge=1, description="Threads (and pooled connections) that run one API process's routes."
+    )
     max_body_bytes: int = Field(default=8 * 1024 * 1024, description="Request body limit (413 above).")
     # The HTTP edge (api/edge.py; every limit with its reason in docs/security.md).
     max_url_bytes: int = Field(default=64 * 1024, gt=0, description="Request target limit (414 above).")
@@ -135,17 +140,32 @@ class Settings(BaseSettings):
     max_task_attempts: int = Field(default=5, description="Lost workers before a job fails.")
     max_running_tasks_per_store: int = Field(default=4, description="Fairness between stores.")
 
+    # Per store, for all API processes together (each enforces its share).
     rate_limit_per_second: float = Field(
-        default=5000.0, description="Requests per second per store and API process; 0 turns the limit off."
+        default=5000.0,
+        description="Requests per second per store, for all API processes together; 0 turns the limit off.",
     )
     rate_limit_burst: int = Field(
         default=5000, description="Requests a store may send in one burst before the rate applies."
     )
+    process_heartbeat_seconds: float = Field(
+        default=2.0, gt=0, description="How often an API process records itself alive (api_processes)."
+    )
     login_max_failures: int = Field(
         default=10, description="Failed token requests per client id (or address) per minute."
     )
+    # GET /metrics: off (404), token (bearer METRICS_TOKEN), open, or port (only on METRICS_PORT).
+    metrics: Literal["off", "token", "open", "port"] = Field(
+        default="off",
+        description="`GET /metrics`: `off` (404), `token` (bearer METRICS_TOKEN), `open`, "
+        "or `port` (only on METRICS_PORT).",
+    )
+    metrics_token: SecretStr | None = Field(default=None, description="The bearer token of `metrics=token`.")
+    metrics_port: int = Field(default=9464, description="The metrics listener of `metrics=port`.")
+    metrics_max_stores: int = Field(default=20, ge=0, description="Stores named in per-store metrics.")
     read_cache_entries: int = Field(
-        default=1024, description="Read answers kept per API process until the data changes; 0 turns it off."
+        default=1024,
+        description="Read answers kept per API process until their store's data changes; 0 turns it off.",
     )
     read_cache_bytes: int = Field(
         default=4 * 1024 * 1024, description="Memory for those kept answers, per API process."

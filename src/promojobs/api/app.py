@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
-from promojobs.api import docs, errors, openapi
+from promojobs.api import docs, errors, metrics, openapi
 from promojobs.api.access_log import AccessLog
 from promojobs.api.cached_reads import CachedReads
 from promojobs.api.middleware import BodyLimit
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, tokens
-from promojobs.bootstrap import Container, embedded_worker
+from promojobs.bootstrap import Container, embedded_worker, serve_metrics_port
 from promojobs.console import routes as console
+from promojobs.domain.errors import Unavailable
 
 log = logging.getLogger("promojobs")
 
@@ -30,12 +33,13 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (tokens, promotions, codes, jobs, downloads, health):
+    for module in (tokens, promotions, codes, jobs, downloads, health, metrics):
         app.include_router(module.router)
     console.install(app)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
-    app.add_middleware(CachedReads, container=container)
+    app.add_middleware(CachedReads, access=container.access, cache=container.read_cache)
     app.add_middleware(AccessLog)
+    app.add_middleware(metrics.RequestMetrics)
     openapi.install(app, codes_per_job=container.settings.codes_per_job_limit)
     docs.install(app)
     return app
@@ -44,9 +48,16 @@ def create_app(container: Container) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     container: Container = app.state.container
-    container.database.changes.watch()
+    # The routes and their database calls run in this pool; one pooled connection per thread.
+    to_thread.current_default_thread_limiter().total_tokens = container.settings.request_threads
+    with contextlib.suppress(Unavailable):  # the heartbeat thread records it once the database is back
+        await to_thread.run_sync(container.registry.beat)
+    container.registry.start()
+    stop_metrics = serve_metrics_port(container)
     try:
         with embedded_worker(container):
             yield
     finally:
+        await to_thread.run_sync(container.registry.stop)
+        stop_metrics()
         container.database.dispose()

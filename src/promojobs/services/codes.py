@@ -15,9 +15,10 @@ from promojobs.domain.errors import (
     ValidationFailed,
 )
 from promojobs.domain.filters import parse_filter
+from promojobs.domain.ids import is_uuid
 from promojobs.domain.jobs import ConsumeUnit
 from promojobs.domain.pagination import PageRequest
-from promojobs.services.promotions import find_or_404
+from promojobs.services.promotions import PromotionNotFound, find_or_404
 from promojobs.store import codes as code_store
 from promojobs.store.codes import CodeOwner, CodeValues
 from promojobs.store.database import Database, now_us
@@ -73,12 +74,18 @@ class CodeService:
     ) -> tuple[list[Any], int]:
         clauses = parse_filter(raw_filter, CODE_FILTERS)
         wanted = {normalize_code(clause.values[0]) for clause in clauses}
+        if not is_uuid(promotion_uuid):
+            raise PromotionNotFound()
         with self.database.read() as conn:
-            promotion = find_or_404(conn, store_id, promotion_uuid)
             if len(wanted) > 1:  # the clauses are ANDed: no code equals two different values
+                find_or_404(conn, store_id, promotion_uuid)
                 return [], 0
-            code = next(iter(wanted), None)
-            return code_store.list_codes(conn, store_id, promotion.pk, page.limit, page.offset, code)
+            found = code_store.list_codes(
+                conn, store_id, promotion_uuid, page.limit, page.offset, next(iter(wanted), None)
+            )
+        if found is None:
+            raise PromotionNotFound()
+        return found
 
     def delete_many(self, store_id: int, promotion_uuid: str, code_list: Sequence[str]) -> None:
         with self.database.write() as conn:

@@ -59,7 +59,7 @@ def _export_postgres(database: Database, promotion_id: int) -> Generator[bytes, 
     with ExitStack() as stack:
         raws: list[Any] = []
         for index in range(POSTGRES_CONNECTIONS):
-            raw: Any = stack.enter_context(database.read()).connection.dbapi_connection
+            raw: Any = stack.enter_context(database.snapshot()).connection.dbapi_connection
             raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             if index == 0:
                 (snapshot,) = raw.execute("SELECT pg_export_snapshot()").fetchone()
@@ -104,7 +104,7 @@ def _postgres_ranges(promotion_id: int, executes: list[Execute]) -> Iterator[byt
 
 def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, None, None]:
     path = database.engine.url.database
-    with database.read() as conn:
+    with database.snapshot() as conn:
         raw: Any = conn.connection.dbapi_connection
         first, last = raw.execute(SQLITE.span, (promotion_id,)).fetchone()
         if first is None:
@@ -118,7 +118,7 @@ def _export_sqlite(database: Database, promotion_id: int) -> Generator[bytes, No
 
 
 def _export_sqlite_in_parts(database: Database, promotion_id: int, path: str) -> Generator[bytes, None, None]:
-    with database.read() as conn:
+    with database.snapshot() as conn:
         first_part = _FirstPart(conn.connection.dbapi_connection, promotion_id)
         with helpers_on_one_snapshot(
             path, promotion_id, RANGE_IDS, first_part.begin, first_part.read_first_range

@@ -180,6 +180,16 @@ def find_job(conn: Connection, store_id: int, promotion_pk: int, uuid: str) -> J
     return None if row is None else _record(row)
 
 
+def find_promotion_job(conn: Connection, store_id: int, promotion_uuid: str, uuid: str) -> JobRecord | None:
+    """A job by its promotion's and its own ids, in the caller's store: one statement."""
+    row = conn.execute(
+        _select_jobs().where(
+            promotions.c.store_id == store_id, promotions.c.uuid == promotion_uuid, jobs.c.uuid == uuid
+        )
+    ).first()
+    return None if row is None else _record(row)
+
+
 def find_job_by_uuid(conn: Connection, uuid: str) -> JobRecord | None:
     row = conn.execute(_select_jobs().where(jobs.c.uuid == uuid)).first()
     return None if row is None else _record(row)
@@ -203,9 +213,9 @@ def forget_idempotency_key(conn: Connection, job_pk: int) -> None:
 
 _LISTABLE = frozenset({"job_type", "status"})
 _PAGE_SQL = (
-    "SELECT j.*, p.uuid AS promotion_uuid, count(*) OVER () AS total "
-    "FROM jobs j JOIN promotions p ON p.id = j.promotion_id "
-    "WHERE p.store_id = :store AND p.uuid = :promotion{conditions} "
+    "SELECT j.*, p.uuid AS promotion_uuid, count(j.id) OVER () AS total "
+    "FROM promotions p LEFT JOIN jobs j ON j.promotion_id = p.id{conditions} "
+    "WHERE p.store_id = :store AND p.uuid = :promotion "
     "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset"
 )
 _COUNT_SQL = "SELECT count(*) FROM jobs j WHERE j.promotion_id = :promotion_pk{conditions}"
@@ -219,9 +229,10 @@ def list_jobs_page(
     limit: int,
     offset: int,
 ) -> tuple[list[JobRecord], int] | None:
-    """One page of a promotion's jobs, newest first, and the total, in ONE query (the hot read of the API).
+    """One page of a promotion's jobs, newest first, and the total, in ONE query (the hot read of the API),
+    the promotion looked up in it (a promotion without such jobs gives one row of NULL job columns).
 
-    None when the page is empty: the caller then tells an unknown promotion (404) from an offset past the
+    None when there is no row: the caller then tells an unknown promotion (404) from an offset past the
     end (``count_jobs``)."""
     conditions, values = _equals_sql(equals)
     rows = conn.execute(
@@ -230,6 +241,8 @@ def list_jobs_page(
     ).all()
     if not rows:
         return None
+    if rows[0].id is None:
+        return [], 0
     return [_record(row) for row in rows], int(rows[0].total)
 
 

@@ -94,15 +94,20 @@ def list_promotions(
             codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()
         )
         condition.append(promotions.c.id.in_(holding))
-    total = conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one()
+    # The page and its total in one statement; a page past the end has no row to carry the total.
     rows = conn.execute(
-        select(promotions)
+        select(promotions, func.count().over().label("total"))
         .where(*condition)
         .order_by(promotions.c.created_at.desc(), promotions.c.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
-    return [_record(row) for row in rows], int(total)
+    if rows:
+        return [_record(row) for row in rows], int(rows[0].total)
+    if offset == 0:
+        return [], 0
+    total = conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one()
+    return [], int(total)
 
 
 def update_promotion(conn: Connection, pk: int, columns: dict[str, Any]) -> None:

@@ -48,6 +48,17 @@ stores = Table(
     Column("created_at", BigInteger, nullable=False),
     # When a worker last claimed a task of this store: claims go to the store served longest ago.
     Column("last_claimed_at", BigInteger, nullable=True),
+    # Moved by triggers (migration 0006) in every transaction that changes the store's promotions, codes
+    # or jobs: a kept read answer is current while this is the version it was made under.
+    Column("data_version", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# API processes alive in the last few seconds: each enforces its share of the per-store rate limit.
+api_processes = Table(
+    "api_processes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seen_at", BigInteger, nullable=False),
 )
 
 clients = Table(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from promojobs.domain.errors import Unavailable
+from promojobs.metrics import BATCH_SECONDS, CODES_EXPORTED
 from promojobs.store import tasks as task_store
 from promojobs.store.export import export_csv
 from promojobs.worker.context import TaskContext, release
@@ -90,14 +91,18 @@ def _write(context: TaskContext, path: Path) -> int:
         _open_temporary(path) as out,
         closing(export_csv(context.database, context.job.promotion_pk)) as pieces,
     ):
+        started = time.perf_counter()
         for piece in pieces:
             out.write(piece)
             lines += piece.count(b"\n")
+            BATCH_SECONDS.labels("export").observe(time.perf_counter() - started)
             if time.monotonic() >= next_beat:
                 _heartbeat(context, _rows(lines))
                 next_beat = time.monotonic() + HEARTBEAT_SECONDS
+            started = time.perf_counter()
         out.flush()
         os.fsync(out.fileno())
+    CODES_EXPORTED.inc(_rows(lines))
     return _rows(lines)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from promojobs.domain.codes import generate_codes
 from promojobs.domain.job_specs import GenerateSpec
+from promojobs.metrics import BATCH_SECONDS, CODES_GENERATED
 from promojobs.store import tasks as task_store
 from promojobs.store.codes import CodeOwner, CodeValues, insert_codes
 from promojobs.store.database import now_us
@@ -48,13 +49,14 @@ def _insert_batch(context: TaskContext, wanted: int, spec: GenerateSpec, last: b
     uses = spec.max_uses_per_code
     codes = generate_codes(wanted, spec.code_length, spec.code_prefix)
     rows: list[CodeValues] = [(code, uses, uses, spec.consume_unit, None) for code in codes]
-    with context.database.write() as conn:
+    with BATCH_SECONDS.labels("generate").time(), context.database.write() as conn:
         added = insert_codes(conn, CodeOwner(task.store_id, job.promotion_pk, job.pk, now_us()), rows)
         task_store.record_progress(conn, task, added, context.settings.lease_us)
         task_store.add_generated(conn, job.pk, added)
         if last and added == wanted:
             task_store.finish_task(conn, task)
             task_store.complete_job_if_done(conn, job.pk)
+    CODES_GENERATED.inc(added)
     return added
 
 

@@ -33,7 +33,7 @@ def add_codes(
 
 
 @router.get("", response_model=CodeListResponse)
-async def list_codes(
+def list_codes(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:

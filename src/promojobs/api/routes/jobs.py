@@ -22,10 +22,8 @@ from promojobs.api.urls import public_root
 from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest
 
-# The read routes are ``async`` and query the database on the event loop: they are a few index lookups,
-# and a hop to the thread pool (plus the GIL contention of 40 threads) costs more than the query itself.
-# Routes that write stay plain functions: a write may wait for SQLite's lock.
-# Reads go through the read cache (deps.cached_read): a repeated poll is answered from memory.
+# Every route is a plain function, run in the thread pool: nothing that waits for the database runs on the
+# event loop. Reads go through the read cache (deps.cached_read): a repeated poll costs one round trip.
 router = APIRouter(prefix="/v2/promotions/{promotion_id}/jobs", tags=["promotion jobs"])
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -52,9 +50,7 @@ def create_job(
 
 
 @router.get("", response_model=JobListResponse)
-async def list_jobs(
-    promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
-) -> Response:
+def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
 
@@ -62,7 +58,7 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobResponse)
-async def get_job(
+def get_job(
     promotion_id: str, job_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     return cached_read(

@@ -31,7 +31,7 @@ def create_promotion(body: PromotionCreateRequest, caller: PrincipalDep, contain
 
 
 @router.get("", response_model=PromotionListResponse)
-async def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.promotions.list(caller.store_id, page, raw_filter)
 
@@ -39,7 +39,7 @@ async def list_promotions(request: Request, caller: PrincipalDep, container: Con
 
 
 @router.get("/{promotion_id}", response_model=PromotionResponse)
-async def get_promotion(
+def get_promotion(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     return cached_read(
