@@ -1,18 +1,25 @@
 # Two commands on a fresh machine (Python 3.11+, pip, make): `make run` and `make test`.
+# `make run` installs only what serving needs (requirements.lock); `make test`, `make install` and the
+# other developer targets add the tools (requirements-dev.lock). `make lock` regenerates both.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 NODE_STAMP := tests/compat/node_modules/.installed-$(shell cat tests/compat/package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format bench bench-quick soak clean lock
+.PHONY: install run test test-fast lint format bench bench-quick soak clean lock docs-assets
 
-$(STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.lock
-	$(BIN)/python -m pip install -q --no-deps -e .
+$(RUNTIME_STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
+	rm -f $(VENV)/.runtime-* && touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(PIP) -r requirements.lock -r requirements-dev.lock
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -22,7 +29,7 @@ $(NODE_STAMP): $(STAMP) tests/compat/package-lock.json
 	touch $(NODE_STAMP)
 
 ## Serve the API on 127.0.0.1:8000 with the embedded SQLite database and worker.
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(BIN)/promojobs serve
 
 ## Run the whole test suite, on SQLite and PostgreSQL, plus lint and types.
@@ -68,12 +75,31 @@ SOAK_ARGS ?=
 soak: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m tests.soak $(SOAK_ARGS)
 
-## Regenerate the lock file from pyproject.toml (run after changing dependencies).
+## Regenerate both lock files from pyproject.toml (run after changing dependencies): requirements.lock
+## pins what `promojobs serve` needs, requirements-dev.lock the tools on top of it (same runtime pins).
+LOCK_VENV := /tmp/promojobs-lock
 lock:
-	rm -rf /tmp/promojobs-lock && $(PYTHON) -m venv /tmp/promojobs-lock
-	/tmp/promojobs-lock/bin/python -m pip install -q --upgrade pip
-	/tmp/promojobs-lock/bin/python -m pip install -q -e '.[dev]'
-	/tmp/promojobs-lock/bin/python -m pip freeze --exclude-editable | grep -v '^promojobs' > requirements.lock
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install -q -e .
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^promojobs' > requirements.lock
+	$(LOCK_VENV)/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^promojobs' \
+		| grep -vxF -f requirements.lock > requirements-dev.lock
+
+## Fetch the Swagger UI and ReDoc builds that /docs and /redoc serve (committed under src/promojobs/api/static).
+SWAGGER_UI_VERSION := 5.35.0
+REDOC_VERSION := 2.5.4
+ASSETS := src/promojobs/api/static
+docs-assets:
+	rm -rf /tmp/promojobs-assets && mkdir -p /tmp/promojobs-assets
+	cd /tmp/promojobs-assets && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION) \
+		&& mkdir swagger-ui redoc && tar -xzf swagger-ui-dist-*.tgz -C swagger-ui && tar -xzf redoc-*.tgz -C redoc
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/swagger-ui $(ASSETS)/redoc
+	cd /tmp/promojobs-assets/swagger-ui/package && cp swagger-ui-bundle.js swagger-ui.css favicon-32x32.png \
+		LICENSE NOTICE $(CURDIR)/$(ASSETS)/swagger-ui/
+	cd /tmp/promojobs-assets/redoc/package && cp bundles/redoc.standalone.js \
+		bundles/redoc.standalone.js.LICENSE.txt LICENSE $(CURDIR)/$(ASSETS)/redoc/
 
 clean:
 	rm -rf $(VENV) tests/compat/node_modules data

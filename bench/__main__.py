@@ -39,6 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     parser.add_argument("--profile", action="store_true", help="profile the worker with py-spy instead")
     parser.add_argument(
+        "--distant-ms",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="also measure the job listing with PostgreSQL MS ms away, each way (e.g. 1)",
+    )
+    parser.add_argument(
+        "--only-http", action="store_true", help="only the HTTP rows (listing, /healthz), no jobs or exports"
+    )
+    parser.add_argument(
         "--only-rule", action="store_true", help="only the rule-promotion rows (generate and export)"
     )
     args = parser.parse_args(argv)
@@ -72,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 remove_tree(work_dir)
 
     suite = Suite(plan, work_dir, _emit, _say)
+    suite.distant_ms = args.distant_ms
     started = time.monotonic()
     failures: list[str] = []
     print(f"promojobs benchmark, {plan.mode} mode; work directory {work_dir}", flush=True)
@@ -79,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for kind in backends:
             try:
+                if args.only_http:
+                    suite.http_only(kind)
+                    continue
                 if not args.only_rule:
                     suite.backend(kind)
                 suite.rule(kind)
@@ -86,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 failures.append(f"{kind}: {exc}")
                 suite.close()
-        if "postgresql" in backends and plan.big_codes and not args.no_big and not args.only_rule:
+        skip_big = args.no_big or args.only_rule or args.only_http
+        if "postgresql" in backends and plan.big_codes and not skip_big:
             try:
                 suite.big()
             except Exception as exc:

@@ -39,8 +39,8 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def _wrk(url: str, seconds: int, headers: dict[str, str]) -> LoadResult:
-    argv = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA)]
+def _wrk(url: str, seconds: int, headers: dict[str, str], connections: int = CONNECTIONS) -> LoadResult:
+    argv = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA)]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
     argv.append(url)
@@ -62,12 +62,16 @@ def _wrk(url: str, seconds: int, headers: dict[str, str]) -> LoadResult:
 
 
 def measure(
-    url: str, seconds: int, headers: dict[str, str] | None = None, warmup: int = WARMUP_SECONDS
+    url: str,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+    warmup: int = WARMUP_SECONDS,
+    connections: int = CONNECTIONS,
 ) -> LoadResult:
     """Warm up for a moment (connections, caches, lazy imports), then measure for ``seconds``."""
     if warmup:
-        _wrk(url, warmup, headers or {})
-    result = _wrk(url, seconds, headers or {})
+        _wrk(url, warmup, headers or {}, connections)
+    result = _wrk(url, seconds, headers or {}, connections)
     if result.errors:
         raise RuntimeError(f"{url}: {result.errors} non-2xx responses or socket errors under load")
     return result

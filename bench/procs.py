@@ -173,7 +173,7 @@ class Processes:
 def run_measured(argv: list[str], stdout_path: Path | None = None) -> tuple[float, int]:
     """Run a command to completion; return its wall seconds and peak RSS in KiB.
 
-    The peak RSS comes from GNU time (``/usr/bin/time -f %M``), as in limits.md: a child forked from this
+    The peak RSS comes from GNU time (``/usr/bin/time -f %M``): a child forked from this
     (large) Python process would report the parent's memory, since Linux keeps the pre-exec high-water mark.
     """
     rss_file = Path(tempfile.mkstemp(prefix="bench-rss-")[1])

@@ -1,13 +1,13 @@
 """Raw baselines: each backend's fastest known path, outside promojobs, on the same table and indexes.
 
-- SQLite insert (limits.md §1b, best conflict-safe variant): stdlib ``sqlite3``, ``INSERT … ON CONFLICT
+- SQLite insert (the best conflict-safe variant): stdlib ``sqlite3``, ``INSERT … ON CONFLICT
   DO NOTHING`` by ``executemany``, one transaction per sorted 50,000-row batch, a 64 MiB page cache and
   ``wal_autocheckpoint=100000``.
-- PostgreSQL insert (limits.md §1c, fastest): one ``COPY … FROM STDIN`` per sorted 50,000-row batch, each
+- PostgreSQL insert (the fastest): one ``COPY … FROM STDIN`` per sorted 50,000-row batch, each
   batch its own transaction.
-- Export (limits.md §1d): the database's own command-line tool writing the same rows as CSV.
+- Export: the database's own command-line tool writing the same rows as CSV.
 
-Codes are made before the clock starts (as in limits.md); sorting each batch is inside the timing.
+Codes are made before the clock starts; sorting each batch is inside the timing.
 """
 
 from __future__ import annotations

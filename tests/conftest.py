@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.support import LiveServer, PostgresDatabases, database_url_for, postgres_reachable, start_server
+from tests.support import (
+    DistantDatabase,
+    LiveServer,
+    PostgresDatabases,
+    database_url_for,
+    postgres_reachable,
+    start_server,
+)
 
 
 def in_ci(value: str | None) -> bool:
@@ -105,3 +112,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             red=True,
             bold=True,
         )
+
+
+@pytest.fixture
+def distant_pg(pg_database_url: str, request: pytest.FixtureRequest) -> Iterator[DistantDatabase]:
+    """PostgreSQL a network hop away: the test database behind a latency proxy (``distant_delay`` marker
+    sets the one-way delay in seconds; 1 ms by default). ``url`` goes through the proxy, ``direct_url``
+    does not (for the test's own connections)."""
+    marker = request.node.get_closest_marker("distant_delay")
+    delay = float(marker.args[0]) if marker else 0.001
+    database = DistantDatabase.start(pg_database_url, delay)
+    yield database
+    database.proxy.close()

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import psycopg
 import uvicorn
+from sqlalchemy import make_url
 
 from promojobs import bootstrap
 from promojobs.api.app import create_app
@@ -31,6 +32,7 @@ from promojobs.config import Settings
 from promojobs.store.database import Database
 from promojobs.store.migrate import upgrade
 from promojobs.worker.runner import Worker
+from tests.tcp_proxy import TcpProxy
 
 PG_ADMIN_URL = os.environ.get("PROMOJOBS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 _counter = itertools.count()
@@ -117,6 +119,23 @@ def wait_past(epoch_seconds: float) -> None:
     waiting on the very condition instead of a guessed sleep."""
     while time.time() <= epoch_seconds:
         time.sleep(min(0.05, max(0.001, epoch_seconds - time.time())))
+
+
+@dataclass
+class DistantDatabase:
+    """A PostgreSQL database reached through a ``TcpProxy`` that delays each direction."""
+
+    proxy: TcpProxy
+    url: str
+    direct_url: str
+
+    @classmethod
+    def start(cls, direct_url: str, delay_seconds: float) -> DistantDatabase:
+        upstream = make_url(direct_url)
+        proxy = TcpProxy(upstream.host or "127.0.0.1", upstream.port or 5432, delay_seconds)
+        proxy.start()
+        url = upstream.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        return cls(proxy, url, direct_url)
 
 
 def free_port() -> int:

@@ -1,4 +1,5 @@
-"""Composition root: settings → database → services. Nothing here runs at import time."""
+"""Composition root: settings → database → services, and the worker wired to them. Nothing here runs at
+import time."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import json
 import logging
 import os
 import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, start_http_server
+
 from promojobs.config import Settings
-from promojobs.services.auth import AuthService, BootstrapOutcome
+from promojobs.metrics import registry_for
+from promojobs.services.auth import AuthService, BootstrapOutcome, PromotionAccess
 from promojobs.services.code_ids import CodeIds
 from promojobs.services.codes import CodeService
 from promojobs.services.downloads import DownloadLinks
@@ -18,11 +26,13 @@ from promojobs.services.jobs import JobLimits, JobService
 from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
 from promojobs.services.rule_promotions import RULE_CONSUME_UNITS, RuleCodeService, RulePromotionService
-from promojobs.services.throttle import LoginThrottle, StoreRateLimit
+from promojobs.services.throttle import LoginThrottle, ProcessRegistry, StoreRateLimit
+from promojobs.store.changes import psycopg_conninfo, read_store_version
 from promojobs.store.database import Database
 from promojobs.store.promotions import RULE
 from promojobs.worker.context import WorkerSettings
-from promojobs.worker.wakeup import Wakeup
+from promojobs.worker.runner import Worker
+from promojobs.worker.wakeup import PostgresListener, Wakeup
 
 log = logging.getLogger("promojobs")
 
@@ -37,13 +47,16 @@ class Container:
     database: Database
     wakeup: Wakeup
     auth: AuthService
+    access: PromotionAccess
     promotions: PromotionService
     codes: CodeService
     jobs: JobService
     links: DownloadLinks
     store_rate_limit: StoreRateLimit
+    registry: ProcessRegistry
     login_throttle: LoginThrottle
     read_cache: ReadCache
+    metrics: CollectorRegistry
     rule_promotions: RulePromotionService
     rule_codes: RuleCodeService
     rule_jobs: JobService
@@ -64,8 +77,10 @@ class Container:
 
 def build(settings: Settings) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, pool_size=settings.request_threads)
     wakeup = Wakeup()
+    auth = AuthService(database, settings.token_seconds, settings.token_cache_seconds)
+    store_rate_limit = StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst)
     limits = JobLimits(
         codes_per_job=settings.codes_per_job_limit,
         keyspace_max_fill_ratio=settings.keyspace_max_fill_ratio,
@@ -78,14 +93,19 @@ def build(settings: Settings) -> Container:
         settings=settings,
         database=database,
         wakeup=wakeup,
-        auth=AuthService(database, settings.token_seconds, settings.token_cache_seconds),
+        auth=auth,
+        access=PromotionAccess(auth, store_rate_limit),
         promotions=PromotionService(database, settings.files_dir),
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
         links=DownloadLinks(signing_key, settings.download_link_seconds),
-        store_rate_limit=StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst),
+        store_rate_limit=store_rate_limit,
+        metrics=registry_for(database, settings.metrics_max_stores),
+        registry=ProcessRegistry(database, store_rate_limit, settings.process_heartbeat_seconds),
         login_throttle=LoginThrottle(max_failures=settings.login_max_failures),
-        read_cache=ReadCache(database.changes, settings.read_cache_entries, settings.read_cache_bytes),
+        read_cache=ReadCache(
+            partial(read_store_version, database), settings.read_cache_entries, settings.read_cache_bytes
+        ),
         rule_promotions=RulePromotionService(
             database, settings.files_dir, settings.max_automatic_rule_promotions
         ),
@@ -100,6 +120,47 @@ def build(settings: Settings) -> Container:
         ),
         code_ids=code_ids,
     )
+
+
+def run_worker(container: Container, stop: threading.Event) -> None:
+    """A worker in this thread until ``stop`` is set; on PostgreSQL, woken at once by the notifications of
+    jobs submitted in other processes."""
+    if container.database.is_postgres:
+        PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
+    Worker(container.database, container.worker_settings(), container.wakeup).run(stop)
+
+
+@contextmanager
+def embedded_worker(container: Container) -> Iterator[None]:
+    """While the block runs, a worker in a thread of this process, if the settings ask for one; at the end
+    it finishes its batch, hands its task back and is joined."""
+    if not container.settings.embedded_worker:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(container, stop), name="promojobs-worker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        container.wakeup.set()
+        thread.join(timeout=60)
+
+
+def serve_metrics_port(container: Container) -> Callable[[], None]:
+    """With ``metrics=port``, serve the metrics on a listener of their own; return how to stop it."""
+    settings = container.settings
+    if settings.metrics != "port":
+        return lambda: None
+    server, thread = start_http_server(settings.metrics_port, settings.host, registry=container.metrics)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 def ensure_bootstrap_client(container: Container) -> Path | None:

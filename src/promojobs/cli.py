@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -18,15 +19,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from promojobs import bootstrap, logs
 from promojobs.bootstrap import Container
 from promojobs.client import commands as client_commands
-from promojobs.config import Settings
+from promojobs.config import Settings, settings_table, unknown_variables
 from promojobs.domain.errors import Unavailable
 from promojobs.domain.timefmt import to_rfc3339
 from promojobs.memory import limit_malloc_arenas
-from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import normalise_url
 from promojobs.store.migrate import upgrade
-from promojobs.worker.runner import Worker
-from promojobs.worker.wakeup import PostgresListener
 
 log = logging.getLogger("promojobs")
 T = TypeVar("T")
@@ -40,6 +38,8 @@ def main() -> None:
     """promojobs: Elastic Path promotion codes and bulk code jobs, self-hosted."""
     limit_malloc_arenas()  # before any thread starts
     logs.configure(Settings().log_format)
+    for problem in unknown_variables(os.environ):
+        log.warning("%s", problem)
 
 
 @main.command()
@@ -88,9 +88,11 @@ def worker() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    if container.database.is_postgres:
-        PostgresListener(psycopg_conninfo(container.database.url), container.wakeup, stop).start()
-    Worker(container.database, container.worker_settings(), container.wakeup).run(stop)
+    stop_metrics = bootstrap.serve_metrics_port(container)  # with metrics=port: this worker's own
+    try:
+        bootstrap.run_worker(container, stop)
+    finally:
+        stop_metrics()
 
 
 @main.group()
@@ -131,6 +133,13 @@ def clients_revoke(client_id: str) -> None:
 
 main.add_command(client_commands.promotions)
 main.add_command(client_commands.jobs)
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """List every setting (PROMOJOBS_* environment variable), its default and meaning, as the Markdown
+    table in docs/jobs.md."""
+    click.echo(settings_table(), nl=False)
 
 
 def _open(settings: Settings, *, migrate: bool) -> Container:

@@ -107,3 +107,18 @@ def test_clients_create_and_revoke(database_url: str, tmp_path: Path) -> None:
     finally:
         _stop(process)
     assert _run(["clients", "revoke", "no-such-client"], env).returncode != 0
+
+
+def test_serve__reports_each_promojobs_variable_that_is_not_a_setting(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = process_env(database_url, tmp_path / "data", export_dirr=tmp_path / "x", rate_limit_bursts=1)
+    process, _ = _serve(env, tmp_path / "serve.log")
+    _stop(process)
+    log = (tmp_path / "serve.log").read_text()
+    assert (
+        "WARNING promojobs: PROMOJOBS_EXPORT_DIRR is not a promojobs setting and is ignored; "
+        "did you mean PROMOJOBS_EXPORT_DIR?"
+    ) in log
+    assert "PROMOJOBS_RATE_LIMIT_BURSTS is not a promojobs setting and is ignored; did you mean " in log
+    assert "PROMOJOBS_DATA_DIR is not" not in log and "PROMOJOBS_DATABASE_URL is not" not in log

@@ -1,4 +1,4 @@
-"""POST /oauth/access_token and the bearer check on every promotion route (spec §2).
+"""POST /oauth/access_token and the bearer check on every promotion route.
 
 client_credentials tokens have full access; implicit tokens are storefront tokens with no access to
 promotions (403); a missing, unknown, expired or revoked token is 401 "Unable to validate access token".
@@ -194,6 +194,35 @@ def test_token_form_with_missing_fields__is_a_4xx_with_the_ep_body(server: LiveS
         response = request_token(server, **real)
         assert response.status_code in (400, 401), (label, response.text)
         assert_client_error(response)
+
+
+def test_token_request_sent_as_json__is_400_saying_to_send_a_form(server: LiveServer) -> None:
+    client = new_client(server)
+    fields = {
+        "grant_type": "client_credentials",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
+    url = f"{server.base_url}/oauth/access_token"
+    for sent, media_type in (
+        (httpx.post(url, json=fields, timeout=60), "application/json"),
+        (httpx.post(url, json={"data": fields}, timeout=60), "application/json"),
+        (httpx.post(url, content=b"{}", headers={"Content-Type": "text/plain; charset=utf-8"}), "text/plain"),
+    ):
+        assert sent.json() == {
+            "errors": [
+                {
+                    "status": "400",
+                    "title": "Bad Request",
+                    "detail": "The token request must be sent as application/x-www-form-urlencoded "
+                    f"(grant_type=client_credentials&client_id=...&client_secret=...), not {media_type}",
+                }
+            ]
+        }
+    # The same fields as a form, and as multipart form data, get a token.
+    assert httpx.post(url, data=fields, timeout=60).status_code == 200
+    multipart = {name: (None, value) for name, value in fields.items()}
+    assert httpx.post(url, files=multipart, timeout=60).status_code == 200
 
 
 def test_unsupported_grant_type__is_400(server: LiveServer) -> None:

@@ -1,4 +1,4 @@
-"""/v2/promotions/:id/codes: add, list, delete many, delete one (spec §8).
+"""/v2/promotions/:id/codes: add, list, delete many, delete one.
 
 Codes are case-insensitive and unique per store; a request that cannot be applied in full writes nothing.
 """
@@ -13,7 +13,17 @@ import httpx
 from tests.api.test_errors import assert_ep_error
 from tests.support import Api, LiveServer
 
-DUPLICATE = {"status": "422", "title": "Duplicate code", "detail": "Promotion code already in use"}
+
+def duplicate(codes: str, index: int) -> dict[str, str]:
+    """Elastic Path's 422, naming the code(s) and pointing at the first one."""
+    return {
+        "status": "422",
+        "title": "Duplicate code",
+        "detail": f"Promotion code already in use: {codes}",
+        "source": f"data.codes.{index}.code",
+    }
+
+
 NO_CODES = {
     "status": "422",
     "title": "No codes allowed",
@@ -132,10 +142,13 @@ def test_add_codes__duplicate_within_the_request_is_refused_and_nothing_is_writt
 ) -> None:
     api = server.api()
     promotion = api.create_promotion()
-    for codes in (["NEW-1", "DUP", "NEW-2", "DUP"], ["NEW-1", "dup", "Dup"]):
+    for codes, named, index in (
+        (["NEW-1", "DUP", "NEW-2", "DUP"], "DUP", 3),
+        (["NEW-1", "dup", "Dup"], "Dup", 2),
+    ):
         response = api.add_codes(promotion, *codes)
-        assert_ep_error(response, 422, DUPLICATE["title"], DUPLICATE["detail"])
-        assert response.json() == {"errors": [DUPLICATE]}
+        assert response.status_code == 422
+        assert response.json() == {"errors": [duplicate(f"{named} (given twice in this request)", index)]}
     assert codes_of(api, promotion) == []
     assert store_codes(api, "NEW-1") == []
 
@@ -147,7 +160,7 @@ def test_add_codes__duplicate_in_the_same_promotion_is_refused_and_nothing_is_wr
     promotion = api.create_promotion()
     assert api.add_codes(promotion, "TAKEN").status_code == 201
     response = api.add_codes(promotion, "FRESH-1", "taken", "FRESH-2")
-    assert response.json() == {"errors": [DUPLICATE]}
+    assert response.json() == {"errors": [duplicate("taken", 1)]}
     assert response.status_code == 422
     assert codes_of(api, promotion) == ["TAKEN"]
 
@@ -162,7 +175,7 @@ def test_add_codes__duplicate_in_another_promotion_is_refused_and_nothing_is_wri
     for spelling in ("Taken-Code", "TAKEN-CODE", "taken-code"):
         response = api.add_codes(other, "FRESH-1", spelling, "FRESH-2")
         assert response.status_code == 422, response.text
-        assert response.json() == {"errors": [DUPLICATE]}
+        assert response.json() == {"errors": [duplicate(spelling, 1)]}
     assert codes_of(api, other) == []
     assert codes_of(api, holder) == ["Taken-Code"]
     assert store_codes(api, "FRESH-1") == []
@@ -178,8 +191,23 @@ def test_add_codes__a_duplicate_at_the_end_of_a_big_request_writes_nothing(serve
     assert api.add_codes(holder, "LAST-ONE").status_code == 201
     codes = [f"BIG-{i:04d}" for i in range(2_000)] + ["last-one"]
     response = api.add_codes(other, *codes)
-    assert response.json() == {"errors": [DUPLICATE]}
+    assert response.json() == {"errors": [duplicate("last-one", 2_000)]}
     assert code_list(api, other)["meta"]["results"]["total"] == 0
+
+
+def test_add_codes__many_duplicates_are_named_up_to_ten_in_request_order(server: LiveServer) -> None:
+    api = server.api()
+    holder, other = api.create_promotion(), api.create_promotion()
+    taken = [f"TAKEN-{i:02d}" for i in range(12)]
+    assert api.add_codes(holder, *taken).status_code == 201
+    request = ["FREE-A", *[code.lower() for code in reversed(taken)], "FREE-B"]
+    response = api.add_codes(other, *request)
+    named = ", ".join(code.lower() for code in list(reversed(taken))[:10])
+    assert response.json() == {"errors": [duplicate(f"{named} and 2 more", 1)]}
+    assert code_list(api, other)["meta"]["results"]["total"] == 0
+    # The promotion's code count was not moved by the refused request.
+    assert api.add_codes(other, "FREE-A", "FREE-B").status_code == 201
+    assert code_list(api, other)["meta"]["results"]["total"] == 2
 
 
 def test_add_codes__the_same_code_in_two_stores_is_fine(server: LiveServer) -> None:

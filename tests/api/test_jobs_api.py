@@ -83,13 +83,13 @@ INVALID_CREATES: list[tuple[dict[str, Any], str, str, str]] = [
         {"parameters": {"number_of_codes": 0}},
         "data.parameters.number_of_codes",
         "Bad Request",
-        "number_of_codes must be between 1 and 9007199254740992",
+        "number_of_codes must be between 1 and 100000000",
     ),
     (
         {"parameters": {"number_of_codes": -1}},
         "data.parameters.number_of_codes",
         "Bad Request",
-        "number_of_codes must be between 1 and 9007199254740992",
+        "number_of_codes must be between 1 and 100000000",
     ),
     (
         {"parameters": {"number_of_codes": 1.5}},
@@ -181,6 +181,21 @@ def test_create_job__invalid_requests_get_400_naming_the_field_in_source(make_se
     # Nothing was created by any of them, and a 50-character name is fine.
     assert api.list_jobs(promotion).json()["meta"]["results"]["total"] == 0
     assert api.create_job(promotion, name="x" * 50, parameters={"number_of_codes": 5}).status_code == 201
+
+
+def test_create_job__number_of_codes_out_of_range_names_the_configured_limit(make_server: MakeServer) -> None:
+    for settings, limit in (({"max_codes_per_job": 500}, 500), ({"profile": "elasticpath"}, 1000)):
+        server = make_server(embedded_worker=False, **settings)
+        api = server.api()
+        promotion = api.create_promotion()
+        for number in (0, -3):
+            response = api.create_job(promotion, parameters={"number_of_codes": number})
+            assert response.json() == ep_error(
+                400,
+                "Bad Request",
+                f"number_of_codes must be between 1 and {limit}",
+                "data.parameters.number_of_codes",
+            )
 
 
 def test_create_job__unknown_job_type_and_missing_envelope_fields_are_400(make_server: MakeServer) -> None:
@@ -426,10 +441,8 @@ def test_list_jobs__newest_first_filtered_by_type_and_status_and_paginated(make_
 @pytest.mark.parametrize(
     "raw_filter",
     [
-        "eq(name,x)",
         "like(status,comp*)",
         "in(status,failed,completed)",
-        "gt(created_at,2020-01-01)",
         "eq(status)",
         "eq(status,completed",
         "eq(status,completed):",
@@ -442,6 +455,53 @@ def test_list_jobs__an_unsupported_filter_is_400_could_not_parse(server: LiveSer
     response = api.list_jobs(promotion, filter=raw_filter)
     assert response.status_code == 400
     assert response.json() == BAD_FILTER
+
+
+@pytest.mark.parametrize(
+    ("raw_filter", "detail"),
+    [
+        ("eq(name,x)", "unknown attribute name; this list filters on job_type, status"),
+        ("gt(created_at,2020-01-01)", "unknown attribute created_at; this list filters on job_type, status"),
+        (
+            "eq(staus,completed)",
+            "unknown attribute staus (did you mean status?); this list filters on job_type, status",
+        ),
+        (
+            "eq(status,done)",
+            "status cannot be done; it is one of pending, processing, completed, failed, cancelling, "
+            "cancelled",
+        ),
+        (
+            "eq(status,Completed)",
+            "status cannot be Completed; it is one of pending, processing, completed, "
+            "failed, cancelling, cancelled",
+        ),
+        (
+            "eq(job_type,code_import)",
+            "job_type cannot be code_import; it is one of code_generate, code_export",
+        ),
+        (
+            "eq(status,completed):eq(job_type,export)",
+            "job_type cannot be export; it is one of code_generate, code_export",
+        ),
+    ],
+)
+def test_list_jobs__an_unknown_attribute_or_value_is_400_naming_what_is_allowed(
+    server: LiveServer, raw_filter: str, detail: str
+) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    response = api.list_jobs(promotion, filter=raw_filter)
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "status": "400",
+                "title": "Bad Request",
+                "detail": f"Could not parse the supplied filter: {detail}",
+            }
+        ]
+    }
 
 
 def test_get_job__unknown_job_other_promotions_job_and_other_stores_job_are_404(server: LiveServer) -> None:

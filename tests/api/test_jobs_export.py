@@ -16,6 +16,7 @@ import pytest
 
 from promojobs.store import export as export_store
 from promojobs.store import tasks as task_store
+from promojobs.worker import export as export_worker
 from tests.support import Api, LiveServer, ep_error, wait_past
 
 MakeServer = Callable[..., LiveServer]
@@ -330,3 +331,56 @@ def test_download_link__of_a_deleted_promotion_no_longer_serves_the_file(server:
     assert response.status_code == 403
     assert response.json()["errors"][0]["title"] == "Forbidden"
     assert "GONE" not in response.text
+
+
+def test_export_job__result_exported_counts_the_rows_as_they_are_written_and_in_the_file(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A heartbeat after every piece of the CSV (the embedded worker runs in this process), and a record of
+    # each progress the worker writes to the job, through the real store function.
+    monkeypatch.setattr(export_worker, "HEARTBEAT_SECONDS", 0)
+    written: list[int] = []
+    real_set_exported = task_store.set_exported
+
+    def recording(conn: Any, job_id: int, rows: int) -> None:
+        written.append(rows)
+        real_set_exported(conn, job_id, rows)
+
+    monkeypatch.setattr(task_store, "set_exported", recording)
+    server = make_server(chunk_size=5_000)
+    api = server.api()
+    promotion = api.create_promotion()
+    assert api.wait_for(promotion, api.generate(promotion, 20_000)["id"])["status"] == "completed"
+    _add(api, promotion, {"code": "BY-HAND"})
+
+    job = _export(api, promotion)
+    assert job["result"] == {"exported": 20_001}
+    assert api.list_jobs(promotion, filter="eq(job_type,code_export)").json()["data"][0] == job
+    # Counts recorded while the job ran: growing, some of them partial, never past the final one.
+    assert written == sorted(written) and written[-1] <= 20_001
+    assert any(0 < rows < 20_001 for rows in written), written
+    download = httpx.get(_href(api, promotion, job["id"]))
+    assert download.text.count("\n") == 20_001 + 1  # the header and each code
+
+    empty = api.create_promotion()
+    assert _export(api, empty)["result"] == {"exported": 0}
+
+
+def test_download_link__head_answers_like_get_without_the_body(server: LiveServer) -> None:
+    api = server.api()
+    promotion = api.create_promotion()
+    _add(api, promotion, {"code": "HEAD-1"}, {"code": "HEAD-2"})
+    href = _href(api, promotion, _export(api, promotion)["id"])
+    got, head = httpx.get(href), httpx.head(href)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "content-disposition", "etag", "last-modified"):
+        assert head.headers[name] == got.headers[name], name
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+    # A bad link is refused the same way with HEAD, without a body either.
+    parts = urlsplit(href)
+    tampered = (
+        f"{parts.scheme}://{parts.netloc}{parts.path}?{parts.query.replace('signature=', 'signature=0')}"
+    )
+    assert httpx.get(tampered).status_code == httpx.head(tampered).status_code == 403
+    assert httpx.head(tampered).content == b""

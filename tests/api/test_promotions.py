@@ -1,4 +1,4 @@
-"""/v2/promotions and /v2/promotions/:id: create, get, list, update, delete and validation (spec §7)."""
+"""/v2/promotions and /v2/promotions/:id: create, get, list, update, delete and validation."""
 
 from __future__ import annotations
 

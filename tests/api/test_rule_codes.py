@@ -1,4 +1,4 @@
-"""/v2/rule-promotions/:id/codes: codes with ids, unique per promotion, the spec's errors (spec §10.2)."""
+"""/v2/rule-promotions/:id/codes: codes with ids, unique per promotion, Elastic Path's errors verbatim."""
 
 from __future__ import annotations
 

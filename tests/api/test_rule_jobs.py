@@ -1,4 +1,4 @@
-"""/v2/rule-promotions/:id/jobs: generate and export on the standard job engine (spec §10.3)."""
+"""/v2/rule-promotions/:id/jobs: generate and export on the standard job engine, as Elastic Path has them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/v2/rule-promotions: create, read, list (filters, pagination), update, delete (spec §10.1)."""
+"""/v2/rule-promotions: create, read, list (filters, pagination), update, delete, as Elastic Path has them."""
 
 from __future__ import annotations
 

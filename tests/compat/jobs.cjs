@@ -85,7 +85,7 @@ async function main() {
   out.jobs_filter_cancelled = await promotionJobs(ep, id, { filter: { eq: { status: 'cancelled' } } });
   out.jobs_page = await promotionJobs(ep, id, { limit: 2, offset: 2 });
 
-  // The SDK's builder leak (spec §11.4): a bare PromotionJobs() after a filtered one reuses the filter and
+  // The SDK's builder leak: a bare PromotionJobs() after a filtered one reuses the filter and
   // the limit. Recorded, so the test shows why promotionJobs() above sets all three every time.
   const leakStart = wire.length;
   await ep.Promotions.Filter({ eq: { job_type: 'code_generate' } }).Limit(1).PromotionJobs(id);

@@ -78,7 +78,7 @@ async function settle(promise) {
   }
 }
 
-// PromotionJobs() does not reset the builder (spec §11.4): set limit, offset and filter on every call.
+// PromotionJobs() does not reset the builder: set limit, offset and filter on every call.
 function promotionJobs(ep, promotionId, { limit, offset, filter } = {}) {
   return ep.Promotions.Limit(limit).Offset(offset).Filter(filter).PromotionJobs(promotionId);
 }

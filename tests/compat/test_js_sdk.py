@@ -31,7 +31,7 @@ SCRIPT_TIMEOUT_SECONDS = 120
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CSV_HEADER = ["code", "uses", "max_uses", "consume_unit", "user", "created_at"]
-# A 204 resolves with the string "{}" in the SDK (spec §11.2).
+# A 204 resolves with the string "{}" in the SDK.
 SDK_NO_CONTENT = "{}"
 
 Json = dict[str, Any]
@@ -219,7 +219,7 @@ def test_promotions_and_codes__every_sdk_call_gets_the_shapes_it_expects(server:
     assert updated["meta"]["timestamps"]["updated_at"] >= created["meta"]["timestamps"]["updated_at"]
     assert out["get_after_update"] == out["update"]
 
-    # AddCodes: 201, and the body is the parent promotion, not the codes (spec §8.3).
+    # AddCodes: 201, and the body is the parent promotion, not the codes.
     codes_url = f"/v2/promotions/{promotion_id}/codes"
     add_request = requests_to(wire, "POST", codes_url)[0]
     assert add_request["status"] == 201
@@ -454,7 +454,7 @@ def test_jobs__generate_export_cancel_and_the_file_through_the_sdk(server: LiveS
     assert out["jobs_page"]["data"] == jobs_all["data"][2:]
     assert_list_envelope(out["jobs_page"], limit=2, offset=2, total=4)
 
-    # The SDK's own builder leak (spec §11.4), the reason the script sets limit, offset and filter on every
+    # The SDK's own builder leak, the reason the script sets limit, offset and filter on every
     # PromotionJobs() call: a bare call repeats the previous call's query.
     first_url, bare_url = out["leak_urls"]
     assert bare_url == first_url

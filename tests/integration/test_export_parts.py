@@ -1,5 +1,6 @@
-"""A SQLite export in several processes (store/export.py, store/export_part.py): the parts read one
-snapshot, the file holds every code once, and no helper process outlives its export or its worker."""
+"""A SQLite export in several processes (store/export.py, store/export_helpers.py, store/export_part.py):
+the parts read one snapshot, the file holds every code once, and no helper process outlives its export
+or its worker."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from promojobs.store import export as export_store
+from promojobs.store import export_helpers
 from promojobs.store.database import Database
 from promojobs.store.migrate import upgrade
 from tests.support import join_all
@@ -38,26 +40,26 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def helpers(monkeypatch: pytest.MonkeyPatch) -> list[export_store._Helper]:
+def helpers(monkeypatch: pytest.MonkeyPatch) -> list[export_helpers._Helper]:
     """Three parts even for small exports; the helpers started, as they start, each 50 ms slow to start
     (a busy machine: it widens the moment the parts' snapshots are taken in)."""
     monkeypatch.setattr(export_store, "SQLITE_MAX_PARTS", 3)
     monkeypatch.setattr(export_store, "SQLITE_MIN_RANGES_PER_PART", 1)
-    started: list[export_store._Helper] = []
-    real = export_store._helper
+    started: list[export_helpers._Helper] = []
+    real = export_helpers._helper
 
-    def recorded(*args: Any) -> AbstractContextManager[export_store._Helper]:
+    def recorded(*args: Any) -> AbstractContextManager[export_helpers._Helper]:
         manager = real(*args)
         started.append(manager.__enter__())
         time.sleep(0.05)
         return _Entered(manager, started[-1])
 
-    monkeypatch.setattr(export_store, "_helper", recorded)
+    monkeypatch.setattr(export_helpers, "_helper", recorded)
     return started
 
 
 class _Entered:
-    def __init__(self, manager: AbstractContextManager[export_store._Helper], value: Any) -> None:
+    def __init__(self, manager: AbstractContextManager[export_helpers._Helper], value: Any) -> None:
         self.manager, self.value = manager, value
 
     def __enter__(self) -> Any:
@@ -173,7 +175,7 @@ def test_a_helper_killed__fails_the_export(
     pieces = _started(database, monkeypatch, count=20_000, range_ids=1)
     for helper in helpers:
         os.kill(helper.process.pid, signal.SIGKILL)
-    with pytest.raises(export_store.ExportPartFailed, match="exit -9"):
+    with pytest.raises(export_helpers.ExportPartFailed, match="exit -9"):
         b"".join(pieces)
 
 
@@ -184,7 +186,7 @@ def test_a_helper_that_cannot_write__fails_the_export_with_the_reason(
     # the worker turns into the job's readable error, as for its own file.
     monkeypatch.setattr(export_store, "RANGE_IDS", 10)
     (tmp_path / "part").write_bytes(b"")
-    monkeypatch.setattr(export_store, "_temporary_file", lambda _dir: (tmp_path / "part").open("rb"))
+    monkeypatch.setattr(export_helpers, "_temporary_file", lambda _dir: (tmp_path / "part").open("rb"))
     _fill(database, 200)
     with pytest.raises(OSError) as raised:
         _export(database)
@@ -243,8 +245,8 @@ def test_parts__whole_ranges_as_even_as_they_divide(monkeypatch: pytest.MonkeyPa
 
 
 def test_no_helpers__for_a_database_without_a_file_name() -> None:
-    assert export_store._can_start_helpers("/var/lib/promojobs/promojobs.sqlite3")
-    assert not any(map(export_store._can_start_helpers, (None, "", ":memory:", "file:x?mode=memory")))
+    assert export_helpers.can_start_helpers("/var/lib/promojobs/promojobs.sqlite3")
+    assert not any(map(export_helpers.can_start_helpers, (None, "", ":memory:", "file:x?mode=memory")))
 
 
 def test_once_the_first_lines_are_out__writers_are_not_kept_waiting(
@@ -264,7 +266,7 @@ def test_write_lock_held_elsewhere__the_export_goes_on_in_one_process(
     database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(export_store, "RANGE_IDS", 10)
-    monkeypatch.setattr(export_store, "LOCK_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(export_helpers, "LOCK_WAIT_SECONDS", 0.1)
     codes = _fill(database, 1000)
     with sqlite3.connect(str(database.engine.url.database), isolation_level=None) as writer:
         writer.execute("BEGIN IMMEDIATE")
@@ -278,7 +280,7 @@ def test_helpers_slow_to_start__the_export_goes_on_in_one_process(
     database: Database, helpers: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(export_store, "RANGE_IDS", 10)
-    monkeypatch.setattr(export_store, "HELPER_START_SECONDS", 0.0)
+    monkeypatch.setattr(export_helpers, "HELPER_START_SECONDS", 0.0)
     codes = _fill(database, 1000)
     rows = _rows(_export(database))
     assert [row[0] for row in rows] == codes

@@ -1,4 +1,4 @@
-"""Unit tests for the Elastic Path filter-language parser (spec §3)."""
+"""Unit tests for the Elastic Path filter-language parser."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from promojobs.domain.filters import (
     MAX_FILTER_CLAUSES,
     Clause,
     parse_filter,
+    require_one_of,
 )
 
 JOBS: Mapping[str, frozenset[str]] = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
@@ -247,12 +248,38 @@ def test_parse_filter__unknown_op_is_rejected(op: str) -> None:
     assert_invalid(f"{op}(code,x)")
 
 
-def test_parse_filter__unknown_field_is_rejected() -> None:
-    assert_invalid("eq(promotion_id,x)", JOBS)
+def assert_unknown_attribute(raw: str, allowed: Mapping[str, frozenset[str]], detail: str) -> None:
+    """Elastic Path's title and detail, then the attribute that is wrong and the ones there are."""
+    with pytest.raises(InvalidFilter) as caught:
+        parse_filter(raw, allowed)
+    assert caught.value.title == "Bad Request"
+    assert caught.value.source is None
+    assert caught.value.detail == f"Could not parse the supplied filter: {detail}"
+
+
+def test_parse_filter__unknown_field_is_rejected_naming_it_and_the_known_ones() -> None:
+    assert_unknown_attribute(
+        "eq(promotion_id,x)", JOBS, "unknown attribute promotion_id; this list filters on job_type, status"
+    )
+    assert_unknown_attribute(
+        "eq(staus,completed)",
+        JOBS,
+        "unknown attribute staus (did you mean status?); this list filters on job_type, status",
+    )
+
+
+def test_parse_filter__an_unknown_field_is_echoed_at_most_40_characters() -> None:
+    assert_unknown_attribute(
+        f"eq({'x' * 500},1)", JOBS, f"unknown attribute {'x' * 40}...; this list filters on job_type, status"
+    )
 
 
 def test_parse_filter__field_names_are_case_sensitive() -> None:
-    assert_invalid("eq(Status,x)", JOBS)
+    assert_unknown_attribute(
+        "eq(Status,x)",
+        JOBS,
+        "unknown attribute Status (did you mean status?); this list filters on job_type, status",
+    )
 
 
 def test_parse_filter__known_op_not_allowed_for_that_field_is_rejected() -> None:
@@ -267,7 +294,20 @@ def test_parse_filter__op_allowed_for_one_field_does_not_leak_to_another() -> No
 
 
 def test_parse_filter__nothing_allowed_rejects_every_clause() -> None:
-    assert_invalid("eq(job_type,code_export)", {})
+    assert_unknown_attribute(
+        "eq(job_type,code_export)", {}, "unknown attribute job_type; this list has no filters"
+    )
+
+
+def test_require_one_of__a_value_outside_the_enumeration_names_the_allowed_values() -> None:
+    clause = one("eq(status,done)")
+    require_one_of(clause, ["pending", "done"], "done")
+    with pytest.raises(InvalidFilter) as caught:
+        require_one_of(clause, ["pending", "completed"], "done")
+    assert caught.value.title == "Bad Request"
+    assert caught.value.detail == (
+        "Could not parse the supplied filter: status cannot be done; it is one of pending, completed"
+    )
 
 
 @pytest.mark.parametrize("field", ["1abc", ".abc", "a-b", "a b", "a$b", '"code"'])

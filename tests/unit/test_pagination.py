@@ -1,4 +1,4 @@
-"""Unit tests for Elastic Path offset pagination (spec §4)."""
+"""Unit tests for Elastic Path offset pagination."""
 
 from __future__ import annotations
 

@@ -2,39 +2,44 @@
 
 A poll that finds its answer in the read cache (services/read_cache.py) needs none of the routing,
 dependency solving or validation that made the answer the first time: under load that machinery costs
-more than the rest of the request. So, for a GET with a bearer token this process validated in the last
-few seconds, this middleware looks the answer up under the same key the route keeps it under (the
-caller's store and the full URL) and sends it. Everything else (a new token, an implicit one, an answer
-not kept or no longer current, a store over its rate limit) goes to the application as usual, which then
-answers, refuses or keeps it. Only routes that use ``deps.cached_read`` ever keep an answer, so no route
-list is repeated here.
+more than the rest of the request. So, for a GET of a promotion route with a bearer token this process
+validated in the last few seconds, this middleware admits the caller by the same rules as the route
+dependency (``PromotionAccess``), reads the store's data version (one round trip, in the thread pool) and,
+if the answer kept under the same key (the caller's store and the full URL) was made under that version,
+sends it. Otherwise the request goes on to the application with the caller and the version attached, so
+neither the admission (and its rate limit) nor the version read is done twice. Only routes that use
+``deps.cached_read`` ever keep an answer, so no route list is repeated here.
 """
 
 from __future__ import annotations
 
+from anyio import to_thread
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from promojobs.bootstrap import Container
-from promojobs.domain.errors import RateLimited
-from promojobs.services.auth import IMPLICIT
+from promojobs.domain.errors import PromojobsError, Unavailable
+from promojobs.services.auth import PromotionAccess
+from promojobs.services.read_cache import CacheKey, ReadCache
 
-_BEARER = b"bearer "
-MAX_TOKEN_CHARS = 200
+ADMITTED = "promojobs.admitted"  # the scope entry holding the caller admitted here
+VERSION = "promojobs.version"  # ... the store version read here
+KEPT_ROUTE = "promojobs.kept_route"  # ... and the route template of an answer sent from here
+_PROMOTION_ROUTES = "/v2/"
 
 
-def read_cache_key(store_id: int, url: URL) -> tuple[int, str]:
+def read_cache_key(store_id: int, url: URL) -> CacheKey:
     """The key of an answer: shared by this fast path and ``deps.cached_read``."""
     return store_id, str(url)
 
 
 class CachedReads:
-    def __init__(self, app: ASGIApp, container: Container) -> None:
+    def __init__(self, app: ASGIApp, access: PromotionAccess, cache: ReadCache) -> None:
         self.app = app
-        self.container = container
+        self.access = access
+        self.cache = cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = self._kept(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        body = await self._kept(scope) if self._may_be_kept(scope) else None
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -42,28 +47,39 @@ class CachedReads:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _kept(self, scope: Scope) -> bytes | None:
-        token = _bearer_token(scope)
-        if token is None:
-            return None
-        caller = self.container.auth.recently_seen(token)
-        if caller is None or caller.grant_type == IMPLICIT:
-            return None
-        body = self.container.read_cache.kept(read_cache_key(caller.store_id, URL(scope=scope)))
-        if body is None:
+    def _may_be_kept(self, scope: Scope) -> bool:
+        return (
+            self.cache.enabled
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and str(scope["path"]).startswith(_PROMOTION_ROUTES)
+        )
+
+    async def _kept(self, scope: Scope) -> bytes | None:
+        try:
+            caller = self.access.remembered(_authorization(scope))
+        except PromojobsError:
+            return None  # refused: the application answers with the error
+        if caller is None:
+            return None  # only the database knows the token: the application looks it up
+        scope[ADMITTED] = caller
+        key = read_cache_key(caller.store_id, URL(scope=scope))
+        if not self.cache.holds(key):
             return None
         try:
-            self.container.store_rate_limit.check(caller.store_id)
-        except RateLimited:
-            return None  # the application answers 429 (the bucket is still empty when it checks)
-        return body
+            version = await to_thread.run_sync(self.cache.version, caller.store_id)
+        except Unavailable:
+            return None  # the application tries again and answers 503 itself
+        scope[VERSION] = version
+        kept = self.cache.current(key, version)
+        if kept is None:
+            return None
+        scope[KEPT_ROUTE] = kept.route
+        return kept.body
 
 
-def _bearer_token(scope: Scope) -> str | None:
+def _authorization(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            # Exactly as the application reads it (FastAPI's HTTPBearer): the scheme, one space, the rest.
-            if value[:7].lower() != _BEARER or len(value) > len(_BEARER) + MAX_TOKEN_CHARS:
-                return None
-            return value[7:].decode("latin-1") or None
+            return bytes(value).decode("latin-1")
     return None

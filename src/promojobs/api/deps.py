@@ -1,5 +1,9 @@
 """Request dependencies: the container, the caller (from the bearer token), single-valued query parameters,
-and helpers to answer with orjson."""
+and helpers to answer with orjson.
+
+No database call runs on the event loop: a caller whose token was seen in the last few seconds is
+admitted from memory, any other is looked up in the thread pool; the routes that read are plain
+functions, run in the thread pool like the ones that write."""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from promojobs.api.cached_reads import read_cache_key
+from promojobs.api.cached_reads import ADMITTED, VERSION, read_cache_key
 from promojobs.api.urls import public_root
 from promojobs.bootstrap import Container
-from promojobs.domain.errors import Forbidden, Unauthorized, ValidationFailed
+from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest, page_links, page_meta, parse_page
-from promojobs.services.auth import IMPLICIT, Principal
+from promojobs.services.auth import Principal
 
 T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="A client_credentials token from POST /oauth/access_token")
@@ -31,20 +36,22 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def promotion_principal(
+    request: Request,
     container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],  # for the OpenAPI
 ) -> Principal:
-    """The caller of a promotion route: a valid client_credentials token (implicit tokens are read-only
-    storefront tokens with no access to promotions).
+    """The caller of a promotion route, by ``PromotionAccess`` (services/auth.py), which the read cache's
+    fast path also uses: admitted there already, it is not admitted (nor rate-limited) twice.
 
-    Async on purpose: a recently seen token is answered from memory without a thread hop; a new one costs
-    one indexed lookup on the event loop."""
-    if credentials is None or not credentials.credentials or len(credentials.credentials) > 200:
-        raise Unauthorized()
-    principal = container.auth.authenticate(credentials.credentials)
-    if principal.grant_type == IMPLICIT:
-        raise Forbidden()
-    container.store_rate_limit.check(principal.store_id)
+    Async on purpose: a recently seen token is admitted from memory without a thread hop; a new one is
+    looked up in the thread pool."""
+    admitted: Principal | None = request.scope.get(ADMITTED)
+    if admitted is not None:
+        return admitted
+    header = request.headers.get("authorization")
+    principal = container.access.remembered(header)
+    if principal is None:
+        principal = await run_in_threadpool(container.access.admit, header)
     return principal
 
 
@@ -73,12 +80,16 @@ def json_response(body: Any, status_code: int = 200) -> Response:
 def cached_read(
     request: Request, caller: Principal, container: Container, body: Callable[[], Any]
 ) -> Response:
-    """Answer a read from the read cache while the database has not changed, else with ``body()``.
+    """Answer a read from the read cache while the store's data has not changed, else with ``body()``.
+    Blocking (a round trip for the store's version, unless the fast path just read it): call it from a
+    plain route.
 
     The key is the caller's store and the full URL (host, path, filter, page): everything the answer
     depends on besides the data. Errors are raised by ``body()`` and never kept."""
     key = read_cache_key(caller.store_id, request.url)
-    content = container.read_cache.answer(key, lambda: orjson.dumps(body()))
+    version = request.scope.get(VERSION) if request.scope.get(ADMITTED) is caller else None
+    route = getattr(request.scope.get("route"), "path", "")
+    content = container.read_cache.answer(key, lambda: orjson.dumps(body()), version, route)
     return Response(content, media_type="application/json")
 
 

@@ -1,11 +1,11 @@
 """Promotion codes: the alphabet, random generation, the display format, validation and keyspace maths.
 
-Generated codes follow spec §9.7: ``code_length`` random symbols (8 to 16, default 8) with a dash after
-every four, the optional prefix prepended exactly as given (``"Summer-"`` + ``"ABCD-EFGH"``). Codes
-compare case-insensitively (``normalize_code``).
+Generated codes (a format Elastic Path leaves undocumented; docs/jobs.md): ``code_length`` random symbols
+(8 to 16, default 8) with a dash after every four, the optional prefix prepended exactly as given
+(``"Summer-"`` + ``"ABCD-EFGH"``). Codes compare case-insensitively (``normalize_code``).
 
 Randomness comes from one ``os.urandom`` call per batch, mapped onto the alphabet with ``bytes.translate``
-(limits.md §1a: about 100x faster than ``secrets.choice`` per character). The source is read from the
+(measured: about 100x faster than ``secrets.choice`` per character). The source is read from the
 module attribute ``_urandom`` at call time so a test can swap it without slowing the real path.
 """
 

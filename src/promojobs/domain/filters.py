@@ -1,7 +1,8 @@
 """Elastic Path's ``filter`` query-parameter language.
 
 A filter is one or more clauses ``op(field,value[,value...])`` joined by ``:`` (logical AND), for example
-``eq(job_type,code_export):eq(status,completed)``. The grammar accepted here (spec §3, "beta" syntax)::
+``eq(job_type,code_export):eq(status,completed)``. The grammar accepted here (Elastic Path's "beta"
+filtering syntax, https://elasticpath.dev/guides/Getting-Started/filtering)::
 
     filter   := clause (":" clause)*
     clause   := SP* op "(" SP* field SP* "," operand ("," operand)* ")" SP*
@@ -11,13 +12,15 @@ A filter is one or more clauses ``op(field,value[,value...])`` joined by ``:`` (
     quoted   := '"' ... '"' | "'" ... "'"        (backslash escapes the quote character or a backslash)
     bare     := [A-Za-z0-9$\\-_*.@+/{}| ]+        (inner spaces kept, outer spaces dropped)
 
-Only ``in`` takes more than one operand. Every failure raises ``InvalidFilter()`` with its default detail
-("Could not parse the supplied filter"), which is what Elastic Path answers for any bad filter.
+Only ``in`` takes more than one operand. Every failure raises ``InvalidFilter`` with Elastic Path's title
+and detail ("Could not parse the supplied filter"); an attribute the endpoint does not know, and a value an
+enumerated attribute cannot have (``require_one_of``), add what was wrong and what is allowed to the detail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from promojobs.domain.errors import InvalidFilter
@@ -28,10 +31,12 @@ __all__ = [
     "MAX_FILTER_CLAUSES",
     "Clause",
     "parse_filter",
+    "require_one_of",
 ]
 
 MAX_FILTER_CLAUSES = 10
 MAX_FILTER_BYTES = 8 * 1024
+MAX_ECHOED_CHARS = 40  # of a name or value the client chose, in an error detail
 
 KNOWN_OPS: frozenset[str] = frozenset({"eq", "like", "ilike", "in", "gt", "ge", "lt", "le"})
 _MULTI_VALUE_OPS: frozenset[str] = frozenset({"in"})
@@ -97,8 +102,17 @@ class _Parser:
                 raise InvalidFilter()
             clauses.append(self._clause())
             if self._at_end():
-                return tuple(clauses)
+                return self._allowed_only(tuple(clauses))
             self._expect(":")
+
+    def _allowed_only(self, clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
+        """A well-formed filter may still name an attribute or operator this list does not filter on."""
+        for clause in clauses:
+            if clause.field not in self._allowed:
+                raise InvalidFilter(_unknown_attribute(clause.field, sorted(self._allowed)))
+            if clause.op not in self._allowed[clause.field]:
+                raise InvalidFilter()
+        return clauses
 
     def _clause(self) -> Clause:
         self._skip_spaces()
@@ -107,8 +121,6 @@ class _Parser:
         self._skip_spaces()
         field = self._field()
         self._skip_spaces()
-        if op not in self._allowed.get(field, frozenset()):
-            raise InvalidFilter()
         self._expect(",")
         values = [self._operand()]
         while self._peek() == ",":
@@ -199,3 +211,25 @@ def parse_filter(raw: str | None, allowed: Mapping[str, frozenset[str]]) -> tupl
     if raw.strip(_SPACE) == "":
         return ()
     return _Parser(raw, allowed).parse()
+
+
+def require_one_of(clause: Clause, allowed: Sequence[str], value: str) -> None:
+    """Refuse ``value`` of an enumerated attribute (a job's ``status``, say) that is none of ``allowed``:
+    such a filter could only ever match nothing, which hides the mistake."""
+    if value not in allowed:
+        raise InvalidFilter(
+            f"{InvalidFilter.__doc__}: {clause.field} cannot be {_shown(value)}; "
+            f"it is one of {', '.join(allowed)}"
+        )
+
+
+def _unknown_attribute(field: str, known: Sequence[str]) -> str:
+    by_lower = {name.lower(): name for name in known}
+    closest = difflib.get_close_matches(field.lower(), list(by_lower), n=1)
+    hint = f" (did you mean {by_lower[closest[0]]}?)" if closest else ""
+    filters = f"this list filters on {', '.join(known)}" if known else "this list has no filters"
+    return f"{InvalidFilter.__doc__}: unknown attribute {_shown(field)}{hint}; {filters}"
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "..."

@@ -148,16 +148,14 @@ def _number_of_codes(number: object, codes_per_job: int) -> int:
             f"Only {codes_per_job} promotion codes are allowed per promotion",
             source=f"{_SOURCE}.number_of_codes",
         )
-    return _int_param(number, "number_of_codes", minimum=1)
+    return _int_param(number, "number_of_codes", minimum=1, maximum=codes_per_job)
 
 
-def _int_param(value: object, name: str, *, minimum: int) -> int:
+def _int_param(value: object, name: str, *, minimum: int, maximum: int = MAX_INT_PARAMETER) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed(f"{name} must be an integer", source=f"{_SOURCE}.{name}")
-    if value < minimum or value > MAX_INT_PARAMETER:
-        raise ValidationFailed(
-            f"{name} must be between {minimum} and {MAX_INT_PARAMETER}", source=f"{_SOURCE}.{name}"
-        )
+    if value < minimum or value > maximum:
+        raise ValidationFailed(f"{name} must be between {minimum} and {maximum}", source=f"{_SOURCE}.{name}")
     return value
 
 

@@ -1,4 +1,4 @@
-"""Elastic Path offset pagination: `page[limit]`, `page[offset]`, list `meta` and `links` (spec §4)."""
+"""Elastic Path offset pagination: `page[limit]`, `page[offset]`, list `meta` and `links`."""
 
 from __future__ import annotations
 

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from promojobs.domain.errors import InvalidCredentials, Unauthorized, ValidationFailed
+from promojobs.domain.errors import Forbidden, InvalidCredentials, Unauthorized, ValidationFailed
+from promojobs.services.throttle import StoreRateLimit
 from promojobs.services.token_cache import TokenCache
 from promojobs.store import auth as auth_store
 from promojobs.store.database import Database, now_us
 
 CLIENT_CREDENTIALS = "client_credentials"
 IMPLICIT = "implicit"
+MAX_TOKEN_CHARS = 200
+_BEARER = "bearer"
 _hasher = PasswordHasher()
 
 
@@ -166,6 +169,43 @@ class AuthService:
             raise InvalidCredentials()
         if not _secret_matches(client.secret_hash, client_secret or "") or client.revoked:
             raise InvalidCredentials()
+
+
+class PromotionAccess:
+    """Who may call a promotion route: THE rules, for the route dependency and the read cache's fast path
+    alike. A bearer token (``Authorization: Bearer …``, at most 200 characters) of a live
+    client_credentials grant (implicit tokens are read-only storefront tokens: 403), within its store's
+    rate limit (429)."""
+
+    def __init__(self, auth: AuthService, rate_limit: StoreRateLimit) -> None:
+        self.auth = auth
+        self.rate_limit = rate_limit
+
+    def remembered(self, authorization: str | None) -> Principal | None:
+        """The admitted caller if the token was validated in the last few seconds (memory only, so safe on
+        the event loop); ``None`` when only the database can tell. Raises as ``admit`` does."""
+        principal = self.auth.recently_seen(bearer_token(authorization))
+        return None if principal is None else self._admitted(principal)
+
+    def admit(self, authorization: str | None) -> Principal:
+        """The admitted caller; may look the token up in the database (blocking: off the event loop)."""
+        return self._admitted(self.auth.authenticate(bearer_token(authorization)))
+
+    def _admitted(self, principal: Principal) -> Principal:
+        if principal.grant_type == IMPLICIT:
+            raise Forbidden()
+        self.rate_limit.check(principal.store_id)
+        return principal
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization`` header, read as FastAPI's HTTPBearer reads it (the scheme in any
+    case, a space, the rest stripped); 401 when there is none or it is longer than any token issued."""
+    scheme, _, rest = (authorization or "").partition(" ")
+    token = rest.strip()
+    if scheme.lower() != _BEARER or not token or len(token) > MAX_TOKEN_CHARS:
+        raise Unauthorized()
+    return token
 
 
 def _secret_matches(secret_hash: str, secret: str) -> bool:

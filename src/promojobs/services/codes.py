@@ -15,9 +15,10 @@ from promojobs.domain.errors import (
     ValidationFailed,
 )
 from promojobs.domain.filters import parse_filter
+from promojobs.domain.ids import is_uuid
 from promojobs.domain.jobs import ConsumeUnit
 from promojobs.domain.pagination import PageRequest
-from promojobs.services.promotions import find_or_404
+from promojobs.services.promotions import PromotionNotFound, find_or_404
 from promojobs.store import codes as code_store
 from promojobs.store.codes import CodeOwner, CodeValues
 from promojobs.store.database import Database, now_us
@@ -25,6 +26,7 @@ from promojobs.store.promotions import PromotionRecord
 
 CODE_FILTERS = {"code": frozenset({"eq"})}
 MAX_USER_CHARS = 255
+MAX_CODES_NAMED = 10  # in a duplicate-code error
 
 
 class CodeNotFound(NotFound):
@@ -57,9 +59,14 @@ class CodeService:
                     source="data.codes",
                 )
             owner = CodeOwner(store_id, promotion.pk, None, now_us())
+            attempt = conn.begin_nested()
             if code_store.insert_codes(conn, owner, rows) != len(rows):
-                # Rolls the whole request back: nothing is half-written.
-                raise DuplicateCode()
+                # Undo this request's rows to see which codes were there before it; raising then rolls
+                # the whole request back: nothing is half-written.
+                attempt.rollback()
+                taken = code_store.taken_codes(conn, store_id, [row[0] for row in rows])
+                raise _duplicates([row[0] for row in rows], taken)
+            attempt.commit()
             return promotion
 
     def list(
@@ -67,12 +74,18 @@ class CodeService:
     ) -> tuple[list[Any], int]:
         clauses = parse_filter(raw_filter, CODE_FILTERS)
         wanted = {normalize_code(clause.values[0]) for clause in clauses}
+        if not is_uuid(promotion_uuid):
+            raise PromotionNotFound()
         with self.database.read() as conn:
-            promotion = find_or_404(conn, store_id, promotion_uuid)
             if len(wanted) > 1:  # the clauses are ANDed: no code equals two different values
+                find_or_404(conn, store_id, promotion_uuid)
                 return [], 0
-            code = next(iter(wanted), None)
-            return code_store.list_codes(conn, store_id, promotion.pk, page.limit, page.offset, code)
+            found = code_store.list_codes(
+                conn, store_id, promotion_uuid, page.limit, page.offset, next(iter(wanted), None)
+            )
+        if found is None:
+            raise PromotionNotFound()
+        return found
 
     def delete_many(self, store_id: int, promotion_uuid: str, code_list: Sequence[str]) -> None:
         with self.database.write() as conn:
@@ -95,11 +108,23 @@ def _checked_rows(new_codes: Sequence[NewCode]) -> list[CodeValues]:
         code = validate_code(new.code, f"data.codes.{index}.code")
         key = normalize_code(code)
         if key in seen:
-            raise DuplicateCode()
+            raise DuplicateCode(
+                f"{DuplicateCode.__doc__}: {code} (given twice in this request)",
+                source=f"data.codes.{index}.code",
+            )
         seen.add(key)
         _check_user(new.user, index)
         rows.append((code, new.uses, new.uses, new.consume_unit, new.user))
     return rows
+
+
+def _duplicates(requested: Sequence[str], taken: set[str]) -> DuplicateCode:
+    """Elastic Path's detail, then the codes of the request already in the store (up to ten of them)."""
+    indexes = [index for index, code in enumerate(requested) if normalize_code(code) in taken]
+    shown = ", ".join(requested[index] for index in indexes[:MAX_CODES_NAMED])
+    more = f" and {len(indexes) - MAX_CODES_NAMED} more" if len(indexes) > MAX_CODES_NAMED else ""
+    source = f"data.codes.{indexes[0]}.code" if indexes else "data.codes"
+    return DuplicateCode(f"{DuplicateCode.__doc__}: {shown}{more}", source=source)
 
 
 def _storable(code: str) -> bool:

@@ -24,7 +24,7 @@ from promojobs.domain.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from promojobs.domain.filters import parse_filter
+from promojobs.domain.filters import parse_filter, require_one_of
 from promojobs.domain.ids import is_uuid
 from promojobs.domain.job_specs import (
     STANDARD_CONSUME_UNITS,
@@ -43,6 +43,7 @@ from promojobs.store.jobs import ActiveJobExists, IdempotencyKeyTaken, JobRecord
 from promojobs.store.promotions import STANDARD
 
 JOB_FILTERS = {"job_type": frozenset({"eq"}), "status": frozenset({"eq"})}
+JOB_FILTER_VALUES = {"job_type": [t.value for t in JobType], "status": [s.value for s in JobStatus]}
 MAX_JOB_NAME_CHARS = 50
 
 
@@ -156,9 +157,9 @@ class JobService:
         equals: list[tuple[str, str]] = []
         for clause in parse_filter(raw_filter, JOB_FILTERS):
             value = clause.values[0]
-            equals.append(
-                (clause.field, STATUS_ALIASES.get(value, value) if clause.field == "status" else value)
-            )
+            value = STATUS_ALIASES.get(value, value) if clause.field == "status" else value
+            require_one_of(clause, JOB_FILTER_VALUES[clause.field], value)
+            equals.append((clause.field, value))
         with self.database.read() as conn:
             if is_uuid(promotion_uuid):
                 found = job_store.list_jobs_page(
@@ -171,6 +172,10 @@ class JobService:
 
     def get(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
         with self.database.read() as conn:
+            if is_uuid(promotion_uuid) and is_uuid(job_uuid):
+                job = job_store.find_promotion_job(conn, store_id, promotion_uuid, job_uuid)
+                if job is not None:
+                    return job  # one round trip; the errors below tell which of the two is missing
             return self._find(conn, store_id, promotion_uuid, job_uuid)
 
     def cancel(self, store_id: int, client_id: str, promotion_uuid: str, job_uuid: str) -> JobRecord:

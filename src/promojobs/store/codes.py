@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg.errors
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from promojobs.store.schema import codes, promotions
 
@@ -107,32 +107,47 @@ def _insert_postgres_unnest(conn: Connection, owner: CodeOwner, rows: Sequence[C
         return int(cursor.rowcount)
 
 
+_PAGE_SQL = (
+    "WITH p AS (SELECT id, code_count FROM promotions WHERE store_id = :store AND uuid = :promotion) "
+    'SELECT {total} AS total, c.code, c.uses, c.max_uses, c.consume_unit, c."user", c.created_at '
+    'FROM p LEFT JOIN (SELECT id, code, uses, max_uses, consume_unit, "user", created_at FROM codes '
+    "WHERE promotion_id = (SELECT id FROM p){condition} ORDER BY id LIMIT :limit OFFSET :offset) c ON 1 = 1 "
+    "ORDER BY c.id"
+)
+_ALL = _PAGE_SQL.format(total="p.code_count", condition="")
+# One code, case-insensitively: the unique (store_id, upper(code)) index finds it.
+_ONE_CONDITION = " AND store_id = :store AND upper(code) = :code"
+_ONE = _PAGE_SQL.format(
+    total=f"(SELECT count(*) FROM codes WHERE promotion_id = p.id{_ONE_CONDITION})", condition=_ONE_CONDITION
+)
+
+
 def list_codes(
-    conn: Connection, store_id: int, promotion_id: int, limit: int, offset: int, code: str | None
-) -> tuple[list[Any], int]:
-    # The promotion was found in the caller's store, and its id is unique, so promotion_id alone scopes the
-    # page and lets the database walk the (promotion_id, id) index in order.
-    condition = [codes.c.promotion_id == promotion_id]
-    if code is None:
-        total = count_promotion_codes(conn, promotion_id)
-    else:
-        condition += [codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()]
-        total = conn.execute(select(func.count()).select_from(codes).where(*condition)).scalar_one()
-    rows = conn.execute(
-        select(
-            codes.c.code,
-            codes.c.uses,
-            codes.c.max_uses,
-            codes.c.consume_unit,
-            codes.c.user,
-            codes.c.created_at,
+    conn: Connection, store_id: int, promotion_uuid: str, limit: int, offset: int, code: str | None
+) -> tuple[list[Any], int] | None:
+    """One page of a promotion's codes in creation order and their total (the count kept on the
+    promotion), or only the code equal to ``code``: ONE statement, the promotion looked up in it.
+    None when the store has no such promotion."""
+    values = {"store": store_id, "promotion": promotion_uuid, "limit": limit, "offset": offset}
+    if code is not None:
+        values["code"] = code.upper()
+    rows = conn.execute(text(_ALL if code is None else _ONE), values).all()
+    if not rows:
+        return None
+    return [row for row in rows if row.code is not None], int(rows[0].total)
+
+
+def taken_codes(conn: Connection, store_id: int, code_list: Sequence[str]) -> set[str]:
+    """Which of ``code_list`` the store already holds, as ``normalize_code`` keys (upper case)."""
+    keys = sorted({code.upper() for code in code_list})
+    taken: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        batch = keys[start : start + 1000]
+        query = select(func.upper(codes.c.code)).where(
+            codes.c.store_id == store_id, func.upper(codes.c.code).in_(batch)
         )
-        .where(*condition)
-        .order_by(codes.c.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), int(total)
+        taken.update(str(key) for key in conn.execute(query).scalars())
+    return taken
 
 
 def count_promotion_codes(conn: Connection, promotion_id: int) -> int:

@@ -1,5 +1,11 @@
 """One ``Database`` for both backends: an engine, read and write transactions, and the backend's name.
 
+Reads on PostgreSQL run in autocommit: a read is one statement (page, total and promotion lookup folded
+together), so it needs no snapshot of its own, and a BEGIN and a COMMIT would be two more round trips to a
+database a network hop away. Pooled connections are not pinged before use (another round trip per
+request): a connection found dead fails its request with 503, and SQLAlchemy then replaces every
+connection of the pool opened before it.
+
 SQLite allows one writer at a time. A transaction that starts as a reader and later writes can fail with
 "database is locked" without waiting, so every write transaction starts with ``BEGIN IMMEDIATE`` (it
 waits for the lock, up to ``busy_timeout``) and read transactions start with a plain ``BEGIN``.
@@ -7,24 +13,27 @@ waits for the lock, up to ``busy_timeout``) and read transactions start with a p
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+import psycopg
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from promojobs.domain.errors import Unavailable
-from promojobs.store.changes import ChangeClock, clock_for
+from promojobs.metrics import DATABASE_ERRORS
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 64 * 1024
-# A larger WAL between checkpoints makes bulk inserts ~2x faster (limits.md §1b) at the cost of a WAL file
-# of up to ~160 MiB during a big job.
+# A larger WAL between checkpoints makes bulk inserts ~2x faster (measured with 50,000-row batches) at the
+# cost of a WAL file of up to ~160 MiB during a big job.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 40_000
 PG_IDLE_IN_TRANSACTION_MS = 60_000
 # A database host that does not answer at all (a network partition, not a refused connection) fails a
@@ -32,7 +41,9 @@ PG_IDLE_IN_TRANSACTION_MS = 60_000
 # connection stays unacknowledged this long (TCP_USER_TIMEOUT; a slow query is not affected).
 PG_CONNECT_TIMEOUT_SECONDS = 10
 PG_TCP_USER_TIMEOUT_MS = 30_000
-POOL_SIZE = 40
+POOL_SIZE = 40  # the request threads' default (Settings.request_threads)
+POOL_OVERFLOW = 10  # for the threads beside them: an embedded worker, /readyz
+PRIVATE_FILE_MODE = 0o600
 
 
 def now_us() -> int:
@@ -51,17 +62,30 @@ def normalise_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = normalise_url(url)
-        self.engine = _create_engine(self.url)
-        self.changes: ChangeClock = clock_for(self.url)
+        self.engine = _create_engine(self.url, pool_size)
+        self._postgres = self.engine.dialect.name == "postgresql"
 
     @property
     def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
+        return self._postgres
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """A connection for reading: in autocommit on PostgreSQL (each statement its own snapshot, no
+        BEGIN/COMMIT round trips), in a read transaction on SQLite (local, so it costs nothing)."""
+        with _translated_errors(), self.engine.connect() as conn:
+            if self.is_postgres:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+                return
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction on both backends: several statements that must see one state (an export)."""
         with _translated_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
@@ -73,8 +97,33 @@ class Database:
             conn.begin(),
         ):
             yield conn
-        # After the commit, never before: a read that saw the old version must not be kept as current.
-        self.changes.bump()
+
+    @contextmanager
+    def raw_read(self) -> Iterator[Any]:
+        """A pooled driver connection in autocommit, for one small statement on a hot path (the store
+        version of every read): none of SQLAlchemy's per-statement work. Parameters in the driver's style
+        (``?`` for sqlite3, ``%s`` for psycopg). A driver error invalidates the connection: 503."""
+        try:
+            with _translated_errors():
+                pooled = self.engine.raw_connection()
+        except (sqlite3.Error, psycopg.Error) as exc:  # a new connection's failure is not wrapped
+            DATABASE_ERRORS.labels("connection").inc()
+            raise Unavailable() from exc
+        driver: Any = pooled.driver_connection
+        try:
+            if self._postgres:
+                driver.autocommit = True
+            yield driver
+        except (sqlite3.Error, psycopg.Error) as exc:
+            pooled.invalidate()
+            # As SQLAlchemy does on a lost connection: the pooled ones opened before it are dropped too,
+            # so a database restart costs one failed request, not one per pooled connection.
+            self.engine.dispose()
+            DATABASE_ERRORS.labels("connection").inc()
+            raise Unavailable() from exc
+        finally:
+            _leave_autocommit(pooled, driver, self._postgres)
+            pooled.close()
 
     def ping(self) -> None:
         """One round trip: raises ``Unavailable`` if the database does not answer."""
@@ -82,8 +131,18 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        self.changes.close()
         self.engine.dispose()
+
+
+def _leave_autocommit(pooled: Any, driver: Any, postgres: bool) -> None:
+    """Back to transactions before the connection returns to the pool (SQLAlchemy's reads and writes
+    expect them); a connection that cannot is not reused."""
+    if not postgres or not pooled.is_valid:
+        return
+    try:
+        driver.autocommit = False
+    except psycopg.Error:
+        pooled.invalidate()
 
 
 @contextmanager
@@ -95,11 +154,15 @@ def _translated_errors() -> Iterator[None]:
         yield
     except (OperationalError, InterfaceError) as exc:
         if _is_connection_problem(exc):
+            DATABASE_ERRORS.labels("connection").inc()
             raise Unavailable() from exc
         if _is_busy(exc):
+            DATABASE_ERRORS.labels("busy").inc()
             raise Unavailable("The database is busy; try again shortly.") from exc
+        DATABASE_ERRORS.labels("other").inc()
         raise
     except PoolTimeout as exc:
+        DATABASE_ERRORS.labels("pool_timeout").inc()
         raise Unavailable("The service is busy; try again shortly.") from exc
 
 
@@ -118,16 +181,15 @@ def _is_busy(exc: DBAPIError) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
-        return _create_sqlite_engine(url)
+        return _create_sqlite_engine(url, pool_size)
     return create_engine(
         url,
-        # As many pooled connections as request threads (Starlette's pool has 40), so a busy API does
-        # not open and close a session per request; overflow only for the worker threads beside it.
-        pool_size=POOL_SIZE,
-        max_overflow=10,
-        pool_pre_ping=True,
+        # As many pooled connections as request threads, so a busy API does not open and close a session
+        # per request; overflow only for the threads beside them.
+        pool_size=pool_size,
+        max_overflow=POOL_OVERFLOW,
         connect_args={
             # A hung client (a paused worker, a machine gone without closing its connection) must not hold
             # row locks for hours: PostgreSQL ends idle transactions and dead connections.
@@ -142,12 +204,27 @@ def _create_engine(url: str) -> Engine:
     )
 
 
-def _create_sqlite_engine(url: str) -> Engine:
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite does (it would follow the umask, usually 0644): it
+    holds every code and the hashed secrets. SQLite gives its -wal and -shm files the same mode."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        return  # an existing database keeps the mode its operator gave it
+    except OSError:
+        return  # a directory that is not there (yet): connecting reports it, with the cli's retry
+
+
+def _create_sqlite_engine(url: str, pool_size: int) -> Engine:
+    _create_private_sqlite_file(url)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        pool_size=POOL_SIZE,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=POOL_OVERFLOW,
     )
 
     @event.listens_for(engine, "connect")

@@ -15,10 +15,10 @@ one), never once per line:
 
 - PostgreSQL groups the range by ``created_at`` (hashed: cheap) and leaves the time out of the lines;
   ``stamp_groups`` appends it to each group's lines with one replace.
-- SQLite groups by sorting, which costs more than the time cell itself (callgrind: 7.5k instructions a
-  row grouped against 6.0k), so its lines end in ``created_at`` as an integer and ``stamp_times``
-  replaces each distinct integer: the range's oldest and newest, and only if a line is left unstamped
-  (three times or more in one range), the others, found by a second, cheap query.
+- SQLite groups by sorting, which costs more than the time cell itself (docs/performance.md), so its
+  lines end in ``created_at`` as an integer and ``stamp_times`` replaces each distinct integer: the
+  range's oldest and newest, and only if a line is left unstamped (three times or more in one range), the
+  others, found by a second, cheap query.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _queries(first_char: str, position: str, placeholder: str, postgres: bool) -
     if postgres:  # on PostgreSQL a chain of || is the cheaper way to build a line
         line = " || ',' || ".join(_as_text(*cell) for cell in cells) + " || '\n'"
         lines = f"SELECT created_at, string_agg({line}, '') {where} GROUP BY created_at"
-    else:  # SQLite's format() costs half of a chain of || and renders NULL as nothing
+    else:  # SQLite's format() is the cheaper there, and renders NULL as nothing
         arguments = ", ".join([cell for cell, _, _ in cells] + ["created_at"])
         line = f"format('{','.join(['%s'] * (len(cells) + 1))}\n', {arguments})"
         lines = f"SELECT min(created_at), max(created_at), group_concat({line}, '') {where}"
@@ -139,7 +139,6 @@ def guard_codes(lines: str) -> str:
     """The formula guard for the first cell, the code, on the whole text at once: a code starts each line
     and holds no newline, so a newline followed by a formula character is always a code's first character.
     (The user cell is guarded in SQL: a quoted user may hold ",=", so its start cannot be told apart.)
-    One regular expression pass: ten times faster than a str.replace per character (the profile had the
-    replaces at 16-28 % of the export)."""
+    One regular expression pass, not a replace per character: the export's hot loop."""
     guarded = _CODE_STARTING_A_FORMULA.sub("\n'", lines)
     return "'" + guarded if lines[0] in FORMULA_CHARACTERS else guarded

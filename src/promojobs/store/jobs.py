@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from promojobs.domain.job_specs import ExportSpec, GenerateSpec, JobSpec
 from promojobs.domain.jobs import JobStatus, JobType, TaskKind, TaskStatus
 from promojobs.store.database import new_uuid, now_us
+from promojobs.store.rows import record_from_row
 from promojobs.store.schema import job_tasks, jobs, promotions
 
 
@@ -61,25 +62,12 @@ _JOB_COLUMNS = (*jobs.c, promotions.c.uuid.label("promotion_uuid"))
 
 
 def _record(row: Row[Any]) -> JobRecord:
-    return JobRecord(
+    return record_from_row(
+        JobRecord,
+        row,
         pk=row.id,
-        uuid=row.uuid,
-        store_id=row.store_id,
         promotion_pk=row.promotion_id,
-        promotion_uuid=row.promotion_uuid,
-        job_type=row.job_type,
-        name=row.name,
         parameters=_spec(row.job_type, row.parameters_json),
-        status=row.status,
-        generated=row.generated,
-        deleted=row.deleted,
-        error=row.error,
-        file_name=row.file_name,
-        created_by=row.created_by,
-        cancelled_by=row.cancelled_by,
-        request_fingerprint=row.request_fingerprint,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 
@@ -192,6 +180,16 @@ def find_job(conn: Connection, store_id: int, promotion_pk: int, uuid: str) -> J
     return None if row is None else _record(row)
 
 
+def find_promotion_job(conn: Connection, store_id: int, promotion_uuid: str, uuid: str) -> JobRecord | None:
+    """A job by its promotion's and its own ids, in the caller's store: one statement."""
+    row = conn.execute(
+        _select_jobs().where(
+            promotions.c.store_id == store_id, promotions.c.uuid == promotion_uuid, jobs.c.uuid == uuid
+        )
+    ).first()
+    return None if row is None else _record(row)
+
+
 def find_job_by_uuid(conn: Connection, uuid: str) -> JobRecord | None:
     row = conn.execute(_select_jobs().where(jobs.c.uuid == uuid)).first()
     return None if row is None else _record(row)
@@ -215,9 +213,9 @@ def forget_idempotency_key(conn: Connection, job_pk: int) -> None:
 
 _LISTABLE = frozenset({"job_type", "status"})
 _PAGE_SQL = (
-    "SELECT j.*, p.uuid AS promotion_uuid, count(*) OVER () AS total "
-    "FROM jobs j JOIN promotions p ON p.id = j.promotion_id "
-    "WHERE p.store_id = :store AND p.uuid = :promotion AND p.kind = :kind{conditions} "
+    "SELECT j.*, p.uuid AS promotion_uuid, count(j.id) OVER () AS total "
+    "FROM promotions p LEFT JOIN jobs j ON j.promotion_id = p.id{conditions} "
+    "WHERE p.store_id = :store AND p.uuid = :promotion AND p.kind = :kind "
     "ORDER BY j.created_at DESC, j.id DESC LIMIT :limit OFFSET :offset"
 )
 _COUNT_SQL = "SELECT count(*) FROM jobs j WHERE j.promotion_id = :promotion_pk{conditions}"
@@ -233,9 +231,10 @@ def list_jobs_page(
     *,
     kind: str = "standard",
 ) -> tuple[list[JobRecord], int] | None:
-    """One page of a promotion's jobs, newest first, and the total, in ONE query (the hot read of the API).
+    """One page of a promotion's jobs, newest first, and the total, in ONE query (the hot read of the API),
+    the promotion looked up in it (a promotion without such jobs gives one row of NULL job columns).
 
-    None when the page is empty: the caller then tells an unknown promotion (404) from an offset past the
+    None when there is no row: the caller then tells an unknown promotion (404) from an offset past the
     end (``count_jobs``)."""
     conditions, values = _equals_sql(equals)
     rows = conn.execute(
@@ -251,6 +250,8 @@ def list_jobs_page(
     ).all()
     if not rows:
         return None
+    if rows[0].id is None:
+        return [], 0
     return [_record(row) for row in rows], int(rows[0].total)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
+from promojobs.store.rows import record_from_row
 from promojobs.store.schema import codes, job_tasks, jobs, promotions
 
 
@@ -63,25 +64,15 @@ def to_columns(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record(row: Row[Any]) -> PromotionRecord:
-    return PromotionRecord(
+    return record_from_row(
+        PromotionRecord,
+        row,
         pk=row.id,
-        uuid=row.uuid,
-        store_id=row.store_id,
-        name=row.name,
-        description=row.description,
         enabled=bool(row.enabled),
         automatic=bool(row.automatic),
-        promotion_type=row.promotion_type,
         schema=_load(row.schema_json),
-        start_at=row.start_at,
-        end_at=row.end_at,
         min_cart_value=_load(row.min_cart_value_json),
         max_discount_value=_load(row.max_discount_value_json),
-        max_applications_per_cart=row.max_applications_per_cart,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        kind=row.kind,
-        priority=row.priority,
         stackable=None if row.stackable is None else bool(row.stackable),
         override_stacking=None if row.override_stacking is None else bool(row.override_stacking),
         rule_set=_load(row.rule_set_json),
@@ -127,15 +118,20 @@ def list_promotions(
             codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()
         )
         condition.append(promotions.c.id.in_(holding))
-    total = conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one()
+    # The page and its total in one statement; a page past the end has no row to carry the total.
     rows = conn.execute(
-        select(promotions)
+        select(promotions, func.count().over().label("total"))
         .where(*condition)
         .order_by(promotions.c.created_at.desc(), promotions.c.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
-    return [_record(row) for row in rows], int(total)
+    if rows:
+        return [_record(row) for row in rows], int(rows[0].total)
+    if offset == 0:
+        return [], 0
+    total = conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one()
+    return [], int(total)
 
 
 def count_automatic_rule_promotions(conn: Connection, store_id: int, now: int, except_pk: int | None) -> int:

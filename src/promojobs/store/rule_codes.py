@@ -98,13 +98,19 @@ def list_rule_codes(
         condition.append(func.upper(codes.c.code) == equals.upper())
     if greater is not None:
         condition.append(func.upper(codes.c.code) > greater.upper())
-    total = conn.execute(select(func.count()).select_from(codes).where(*condition)).scalar_one()
     order: list[Any] = [codes.c.id]
     if descending is not None:
         key = func.upper(codes.c.code)
         order = [key.desc(), codes.c.id.desc()] if descending else [key, codes.c.id]
-    rows = conn.execute(select(*_LISTED).where(*condition).order_by(*order).limit(limit).offset(offset)).all()
-    return list(rows), int(total)
+    # The page and its total in one statement; a page past the end has no row to carry the total.
+    page = select(*_LISTED, func.count().over().label("total")).where(*condition)
+    rows = conn.execute(page.order_by(*order).limit(limit).offset(offset)).all()
+    if rows:
+        return list(rows), int(rows[0].total)
+    if offset == 0:
+        return [], 0
+    total = conn.execute(select(func.count()).select_from(codes).where(*condition)).scalar_one()
+    return [], int(total)
 
 
 def delete_code_by_pk(conn: Connection, store_id: int, promotion_id: int, pk: int) -> bool:

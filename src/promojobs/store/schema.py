@@ -3,11 +3,11 @@ database; this module must describe the same schema so queries can be written ag
 
 Why the shapes:
 - Integer surrogate keys everywhere inside the database (UUIDs only at the edge): the codes table and its
-  unique index are 3x smaller and inserts 2x faster than with UUID strings (limits.md §1b).
+  unique index are 3x smaller and inserts 2x faster than with UUID strings.
 - Timestamps are integer microseconds since the epoch: identical on SQLite and PostgreSQL, compact, fast.
 - Codes are unique case-insensitively through one unique index on ``(store_id, upper(code), scope)``:
   ``scope`` is 0 for codes unique in the store (standard codes, every generated code) and the promotion's
-  id for codes added by hand to a rule promotion (unique only within it). See migration 0006.
+  id for codes added by hand to a rule promotion (unique only within it). See migration 0007.
 - Both kinds of promotion (``kind``: standard, rule) share this table, the codes and the jobs.
 - "One active job per promotion" is a partial unique index, so the database, not the code, enforces it.
 """
@@ -51,6 +51,17 @@ stores = Table(
     Column("created_at", BigInteger, nullable=False),
     # When a worker last claimed a task of this store: claims go to the store served longest ago.
     Column("last_claimed_at", BigInteger, nullable=True),
+    # Moved by triggers (migration 0006) in every transaction that changes the store's promotions, codes
+    # or jobs: a kept read answer is current while this is the version it was made under.
+    Column("data_version", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# API processes alive in the last few seconds: each enforces its share of the per-store rate limit.
+api_processes = Table(
+    "api_processes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seen_at", BigInteger, nullable=False),
 )
 
 clients = Table(

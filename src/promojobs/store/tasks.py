@@ -138,25 +138,29 @@ def add_generated(conn: Connection, job_id: int, added: int) -> None:
     This UPDATE also takes the job's row lock, which orders the chunks that finish at the same moment, so
     the last of them sees every other chunk done (see ``complete_job_if_done``).
     """
-    result = conn.execute(
-        text(
-            "UPDATE jobs SET generated = generated + :added, updated_at = :now "
-            "WHERE id = :id AND status = 'processing'"
-        ),
-        {"added": added, "now": now_us(), "id": job_id},
-    )
-    if result.rowcount != 1:
+    if not _update_job(conn, job_id, "generated = generated + :added", "status = 'processing'", added=added):
         raise JobNotRunning()
 
 
 def require_processing(conn: Connection, job_id: int) -> None:
-    """Raise ``JobNotRunning`` unless the job is still processing (an export's heartbeat asks this).
+    """Raise ``JobNotRunning`` unless the job is still processing (a generate chunk asks this).
 
     It touches the job's row (``updated_at``) to ask, which also takes the row's lock, as
     ``add_generated`` does: what follows in the transaction is ordered with the other chunks' finishes."""
     result = conn.execute(
         text("UPDATE jobs SET updated_at = :now WHERE id = :id AND status = 'processing'"),
         {"now": now_us(), "id": job_id},
+    )
+    if result.rowcount != 1:
+        raise JobNotRunning()
+
+
+def set_exported(conn: Connection, job_id: int, rows: int) -> None:
+    """An export's rows written so far (kept in ``generated``: the rows a job produced), only while the job
+    is still processing; else raise ``JobNotRunning``. Set, not added: a retried export starts again."""
+    result = conn.execute(
+        text("UPDATE jobs SET generated = :rows, updated_at = :now WHERE id = :id AND status = 'processing'"),
+        {"rows": rows, "now": now_us(), "id": job_id},
     )
     if result.rowcount != 1:
         raise JobNotRunning()
@@ -202,17 +206,22 @@ def release_task(conn: Connection, task: ClaimedTask) -> None:
 def fail_job(conn: Connection, job_id: int, error: str) -> bool:
     """Fail a pending or processing job and close its tasks; a job being cancelled is left to its cancel."""
     lock_tasks(conn, job_id)  # tasks before the job: the order every writer uses, so no deadlock
-    result = conn.execute(
-        text(
-            "UPDATE jobs SET status = 'failed', error = :error, updated_at = :now "
-            "WHERE id = :id AND status IN ('pending', 'processing')"
-        ),
-        {"error": error, "now": now_us(), "id": job_id},
-    )
-    if result.rowcount != 1:
+    if not _update_job(
+        conn, job_id, "status = 'failed', error = :error", "status IN ('pending', 'processing')", error=error
+    ):
         return False
     close_tasks(conn, job_id)
     return True
+
+
+def _update_job(conn: Connection, job_id: int, assignments: str, condition: str, **values: object) -> bool:
+    """``UPDATE jobs SET assignments`` (and ``updated_at``) on the job if ``condition`` holds; whether it
+    did."""
+    result = conn.execute(
+        text(f"UPDATE jobs SET {assignments}, updated_at = :now WHERE id = :id AND {condition}"),
+        {"now": now_us(), "id": job_id, **values},
+    )
+    return result.rowcount == 1
 
 
 def add_deleted(conn: Connection, job_id: int, deleted: int) -> None:

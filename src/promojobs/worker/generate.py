@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from promojobs.domain.codes import generate_codes
 from promojobs.domain.job_specs import GenerateSpec
+from promojobs.metrics import BATCH_SECONDS, CODES_GENERATED
 from promojobs.store import tasks as task_store
 from promojobs.store.codes import CodeOwner, CodeValues, insert_codes
 from promojobs.store.database import now_us
@@ -48,7 +49,7 @@ def _insert_batch(context: TaskContext, wanted: int, spec: GenerateSpec, last: b
     task, job = context.task, context.job
     uses = spec.max_uses_per_code
     codes = generate_codes(wanted, spec.code_length, spec.code_prefix)
-    with context.database.write() as conn:
+    with BATCH_SECONDS.labels("generate").time(), context.database.write() as conn:
         # Hand-added rule codes are unique only in their promotion, so outside the index that makes the
         # insert skip collisions: leave them out here (usually none; their index holds nothing else).
         taken = hand_added_codes_of_length(conn, task.store_id, len(codes[0])) if codes else set()
@@ -61,6 +62,7 @@ def _insert_batch(context: TaskContext, wanted: int, spec: GenerateSpec, last: b
         if last and added == wanted:
             task_store.finish_task(conn, task)
             task_store.complete_job_if_done(conn, job.pk)
+    CODES_GENERATED.inc(added)
     return added
 
 

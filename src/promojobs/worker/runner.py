@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from promojobs.domain.errors import Unavailable
 from promojobs.domain.jobs import CODES_LIMIT_EXCEEDED, JobStatus, JobType, TaskKind
+from promojobs.metrics import LEASE_RECLAIMS
 from promojobs.store import codes as code_store
 from promojobs.store import jobs as job_store
 from promojobs.store import tasks as task_store
@@ -94,6 +95,8 @@ class Worker:
             )
             if task is None:
                 return None
+            if task.attempt > 1:
+                LEASE_RECLAIMS.inc()
             job = job_store.find_job_by_pk(conn, task.job_id)
             assert job is not None
             if task.kind != TaskKind.CANCEL and task.attempt > self.settings.max_task_attempts:

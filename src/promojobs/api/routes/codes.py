@@ -15,7 +15,8 @@ from promojobs.api.deps import (
     cached_list,
     json_response,
 )
-from promojobs.api.schemas import CodeListResponse, CodesAddRequest, CodesDeleteRequest, PromotionResponse
+from promojobs.api.responses import CodeListResponse, PromotionResponse
+from promojobs.api.schemas import CodesAddRequest, CodesDeleteRequest
 from promojobs.domain.pagination import PageRequest
 from promojobs.services.codes import NewCode
 
@@ -32,7 +33,7 @@ def add_codes(
 
 
 @router.get("", response_model=CodeListResponse)
-async def list_codes(
+def list_codes(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:

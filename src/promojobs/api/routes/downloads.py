@@ -20,3 +20,8 @@ def download_export(job_id: str, request: Request, container: ContainerDep) -> R
     if not path.is_file():
         raise Forbidden("The export file is no longer available")
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{job_id}_codes.csv")
+
+
+# HEAD answers as GET without the body (FileResponse sends only the headers), for clients and proxies that
+# check a link (size, type) before fetching it. Not a second operation in the OpenAPI document.
+router.add_api_route("/downloads/{job_id}.csv", download_export, methods=["HEAD"], include_in_schema=False)

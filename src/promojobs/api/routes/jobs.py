@@ -17,7 +17,8 @@ from promojobs.api.deps import (
     cached_read,
     json_response,
 )
-from promojobs.api.schemas import FileResponseBody, JobCreateRequest, JobListResponse, JobResponse
+from promojobs.api.responses import FileResponseBody, JobListResponse, JobResponse
+from promojobs.api.schemas import JobCreateRequest
 from promojobs.api.urls import public_root
 from promojobs.domain.errors import ValidationFailed
 from promojobs.domain.pagination import PageRequest
@@ -25,10 +26,8 @@ from promojobs.services.auth import Principal
 from promojobs.services.jobs import JobService
 from promojobs.store.jobs import JobRecord
 
-# The read routes are ``async`` and query the database on the event loop: they are a few index lookups,
-# and a hop to the thread pool (plus the GIL contention of 40 threads) costs more than the query itself.
-# Routes that write stay plain functions: a write may wait for SQLite's lock.
-# Reads go through the read cache (deps.cached_read): a repeated poll is answered from memory.
+# Every route is a plain function, run in the thread pool: nothing that waits for the database runs on the
+# event loop. Reads go through the read cache (deps.cached_read): a repeated poll costs one round trip.
 router = APIRouter(prefix="/v2/promotions/{promotion_id}/jobs", tags=["promotion jobs"])
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -75,9 +74,7 @@ def submit_job(
 
 
 @router.get("", response_model=JobListResponse)
-async def list_jobs(
-    promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
-) -> Response:
+def list_jobs(promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.jobs.list(caller.store_id, promotion_id, page, raw_filter)
 
@@ -85,7 +82,7 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobResponse)
-async def get_job(
+def get_job(
     promotion_id: str, job_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     return cached_read(

@@ -16,12 +16,8 @@ from promojobs.api.deps import (
     cached_read,
     json_response,
 )
-from promojobs.api.schemas import (
-    PromotionCreateRequest,
-    PromotionListResponse,
-    PromotionResponse,
-    PromotionUpdateRequest,
-)
+from promojobs.api.responses import PromotionListResponse, PromotionResponse
+from promojobs.api.schemas import PromotionCreateRequest, PromotionUpdateRequest
 from promojobs.domain.pagination import PageRequest
 
 router = APIRouter(prefix="/v2/promotions", tags=["promotions"])
@@ -35,7 +31,7 @@ def create_promotion(body: PromotionCreateRequest, caller: PrincipalDep, contain
 
 
 @router.get("", response_model=PromotionListResponse)
-async def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+def list_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.promotions.list(caller.store_id, page, raw_filter)
 
@@ -43,7 +39,7 @@ async def list_promotions(request: Request, caller: PrincipalDep, container: Con
 
 
 @router.get("/{promotion_id}", response_model=PromotionResponse)
-async def get_promotion(
+def get_promotion(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     return cached_read(

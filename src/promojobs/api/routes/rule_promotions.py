@@ -17,24 +17,29 @@ from promojobs.api.deps import (
     json_response,
     single_query,
 )
+from promojobs.api.responses import FileResponseBody
 from promojobs.api.routes.jobs import JobSubmission, submit_job
-from promojobs.api.rule_schemas import (
+from promojobs.api.rule_responses import (
     RuleCodeListResponse,
-    RuleCodesAddRequest,
     RuleCodesCreatedResponse,
-    RuleJobCreateRequest,
     RuleJobListResponse,
     RuleJobResponse,
-    RulePromotionCreateRequest,
     RulePromotionListResponse,
     RulePromotionResponse,
+)
+from promojobs.api.rule_schemas import (
+    RuleCodesAddRequest,
+    RuleJobCreateRequest,
+    RulePromotionCreateRequest,
     RulePromotionUpdateRequest,
 )
-from promojobs.api.schemas import CodesDeleteRequest, FileResponseBody
+from promojobs.api.schemas import CodesDeleteRequest
 from promojobs.api.urls import public_root
 from promojobs.domain.pagination import PageRequest
 from promojobs.services.rule_promotions import NewRuleCode, ShopperLimit
 
+# Plain functions run in the thread pool, as the standard routes (api/routes/jobs.py); reads go through
+# the read cache (deps.cached_read, deps.cached_list).
 router = APIRouter(prefix="/v2/rule-promotions", tags=["rule promotions"])
 _PROMOTION = "/{promotion_id}"
 _JOB = _PROMOTION + "/jobs/{job_id}"
@@ -50,7 +55,7 @@ def create_rule_promotion(
 
 
 @router.get("", response_model=RulePromotionListResponse)
-async def list_rule_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
+def list_rule_promotions(request: Request, caller: PrincipalDep, container: ContainerDep) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.rule_promotions.list(caller.store_id, page, raw_filter)
 
@@ -58,7 +63,7 @@ async def list_rule_promotions(request: Request, caller: PrincipalDep, container
 
 
 @router.get(_PROMOTION, response_model=RulePromotionResponse)
-async def get_rule_promotion(
+def get_rule_promotion(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     def body() -> dict[str, Any]:
@@ -108,7 +113,7 @@ def add_rule_codes(
 
 
 @router.get(_PROMOTION + "/codes", response_model=RuleCodeListResponse)
-async def list_rule_codes(
+def list_rule_codes(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     sort = single_query(request, "sort")
@@ -154,7 +159,7 @@ def create_rule_job(
 
 
 @router.get(_PROMOTION + "/jobs", response_model=RuleJobListResponse)
-async def list_rule_jobs(
+def list_rule_jobs(
     promotion_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
@@ -164,7 +169,7 @@ async def list_rule_jobs(
 
 
 @router.get(_JOB, response_model=RuleJobResponse)
-async def get_rule_job(
+def get_rule_job(
     promotion_id: str, job_id: str, request: Request, caller: PrincipalDep, container: ContainerDep
 ) -> Response:
     def body() -> dict[str, Any]:

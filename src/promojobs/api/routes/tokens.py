@@ -8,11 +8,29 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from promojobs.api.deps import ContainerDep, json_response
-from promojobs.api.schemas import TokenResponse
+from promojobs.api.responses import TokenResponse
 from promojobs.domain.errors import InvalidCredentials, ValidationFailed
 
 router = APIRouter(tags=["authentication"])
 MAX_FIELD_CHARS = 200
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _form_encoded(request: Request) -> None:
+    """A body of another type (JSON, most often) would read as no fields at all and be answered
+    "grant_type is required": say what is wrong instead."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return  # no body, or a bare one: the missing fields are the message
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        raise ValidationFailed(
+            "The token request must be sent as application/x-www-form-urlencoded "
+            f"(grant_type=client_credentials&client_id=...&client_secret=...), not {media_type[:60]}",
+            title="Bad Request",
+        )
 
 
 async def _each_field_once(request: Request) -> None:
@@ -25,7 +43,11 @@ async def _each_field_once(request: Request) -> None:
             raise ValidationFailed(f"{shown} is given more than once", source=shown, title="Bad Request")
 
 
-@router.post("/oauth/access_token", response_model=TokenResponse, dependencies=[Depends(_each_field_once)])
+@router.post(
+    "/oauth/access_token",
+    response_model=TokenResponse,
+    dependencies=[Depends(_form_encoded), Depends(_each_field_once)],
+)
 def access_token(
     request: Request,
     container: ContainerDep,

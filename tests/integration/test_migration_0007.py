@@ -1,6 +1,7 @@
-"""Migration 0006 (rule promotions): existing rows become standard promotions and store-unique codes;
+"""Migration 0007 (rule promotions): existing rows become standard promotions and store-unique codes;
 the new unique index keeps standard codes unique per store and lets hand-added rule codes repeat across
-promotions; the downgrade removes what only rule promotions could hold and restores the old index."""
+promotions; 0006's data_version triggers still fire; the downgrade removes what only rule promotions could
+hold and restores the old index."""
 
 from __future__ import annotations
 
@@ -29,14 +30,16 @@ def _downgrade(database: Database, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def test_migration_0006__up_with_existing_rows_and_down_again(database_url: str) -> None:
+def test_migration_0007__up_with_existing_rows_and_down_again(database_url: str) -> None:
     database = Database(database_url)
     try:
-        _downgrade(database, "0005")
+        _downgrade(database, "0006")
         with database.engine.begin() as conn:
             conn.execute(text("INSERT INTO stores (id, uuid, name, created_at) VALUES (1, 's', 's', 1)"))
             conn.execute(text(_PROMOTION), {"id": 1, "uuid": "standard"})
             conn.execute(text(_CODE), {"promotion": 1, "code": "KEEP"})
+        with database.engine.begin() as conn:
+            version = conn.execute(text("SELECT data_version FROM stores WHERE id = 1")).scalar_one()
         upgrade(database)
         with database.engine.begin() as conn:
             assert conn.execute(text("SELECT kind, priority FROM promotions")).one() == ("standard", None)
@@ -50,11 +53,13 @@ def test_migration_0006__up_with_existing_rows_and_down_again(database_url: str)
             )
             for promotion in (2, 3):  # the same name in two rule promotions, and beside the standard code
                 conn.execute(text(hand_added), {"promotion": promotion, "code": "keep"})
+        with database.engine.begin() as conn:  # the rule rows above moved the store's data version
+            assert conn.execute(text("SELECT data_version FROM stores WHERE id = 1")).scalar_one() > version
         with pytest.raises(IntegrityError), database.engine.begin() as conn:
             conn.execute(text(_CODE), {"promotion": 1, "code": "keep"})  # standard: unique in the store
         with pytest.raises(IntegrityError), database.engine.begin() as conn:
             conn.execute(text(hand_added), {"promotion": 2, "code": "KEEP"})  # rule: unique in the promotion
-        _downgrade(database, "0005")
+        _downgrade(database, "0006")
         with database.engine.begin() as conn:
             assert conn.execute(text("SELECT uuid FROM promotions")).scalars().all() == ["standard"]
             assert conn.execute(text("SELECT code FROM codes")).scalars().all() == ["KEEP"]

@@ -11,8 +11,8 @@ One data model for both kinds, so they share the job engine, the export path and
 - ``codes.rule_json`` keeps a rule code's ``max_uses_per_shopper`` and ``is_for_new_shopper``.
 - A rule promotion's ``priority`` is unique per store when set (a partial unique index).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -30,6 +30,8 @@ _HAND_ADDED = "scope <> 0"
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMN, never a table rebuild: 0006's data_version triggers on promotions stay as they are
+    # (tests/integration/test_migration_0007.py checks they still fire).
     # Plain ADD COLUMN on both databases (a constant default is instant on PostgreSQL 11+ and SQLite).
     op.add_column(
         "promotions", sa.Column("kind", sa.String(8), nullable=False, server_default=sa.text("'standard'"))
@@ -74,6 +76,10 @@ def downgrade() -> None:
     op.execute("DELETE FROM jobs WHERE promotion_id IN (SELECT id FROM promotions WHERE kind = 'rule')")
     op.execute("DELETE FROM codes WHERE promotion_id IN (SELECT id FROM promotions WHERE kind = 'rule')")
     op.execute("DELETE FROM promotions WHERE kind = 'rule'")
+    if op.get_context().dialect.name == "postgresql":
+        # 0006's data_version triggers are deferred to commit; PostgreSQL alters no table with trigger
+        # events pending, so fire them now.
+        op.execute("SET CONSTRAINTS ALL IMMEDIATE")
     op.create_index("ux_codes_store_code", "codes", ["store_id", sa.text("upper(code)")], unique=True)
     op.drop_index("ux_codes_store_code_scope", table_name="codes")
     op.drop_index("ux_promotions_store_priority", table_name="promotions")

@@ -1,0 +1,76 @@
+"""Round trips to a distant PostgreSQL, counted by the latency proxy in front of it: a read with a known
+token costs at most two (the store's version, then the query when the kept answer is not current), and
+never a BEGIN/COMMIT of its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import DistantDatabase, LiveServer, start_server
+
+
+@pytest.fixture
+def distant_server(distant_pg: DistantDatabase, tmp_path: Path) -> Iterator[LiveServer]:
+    server = start_server(distant_pg.url, tmp_path / "data", embedded_worker=False)
+    yield server
+    server.stop()
+    server.container.database.dispose()
+
+
+def _round_trips(
+    distant_pg: DistantDatabase, request: Callable[[], httpx.Response], before: Callable[[], object] = list
+) -> int:
+    """The fewest round trips of three tries (``before`` runs ahead of each): a token is trusted from memory
+    for at most a second, so a try may pay its lookup again on a slow machine; a regression adds a round
+    trip to every try."""
+    counts = []
+    for _ in range(3):
+        before()
+        distant_pg.proxy.reset_counts()
+        assert request().status_code == 200
+        counts.append(distant_pg.proxy.round_trips)
+    return min(counts)
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/codes", "", "/jobs?filter=eq(status,pending)"])
+def test_list_read_with_a_known_token__at_most_two_round_trips(
+    distant_server: LiveServer, distant_pg: DistantDatabase, path: str
+) -> None:
+    api = distant_server.api()
+    promotion = api.create_promotion()
+    api.add_codes(promotion, "FIRST-CODE", "SECOND-CODE")
+    api.generate(promotion, 10)
+    url = f"/v2/promotions{'/' + promotion if path else ''}{path}"
+    first = api.http.get(url)  # the token is now known; the answer kept
+    assert first.status_code == 200, first.text
+
+    added = iter(range(100))
+
+    def change() -> None:  # the kept answer is now stale
+        assert api.add_codes(promotion, f"MORE-{next(added)}").status_code == 201
+
+    trips = _round_trips(distant_pg, lambda: api.http.get(url), change)
+    assert trips <= 2, f"{trips} round trips for GET {url} after a change"
+    trips = _round_trips(distant_pg, lambda: api.http.get(url))
+    assert trips <= 1, f"{trips} round trips for GET {url} with nothing changed"
+
+
+def test_single_reads__at_most_two_round_trips(
+    distant_server: LiveServer, distant_pg: DistantDatabase
+) -> None:
+    api = distant_server.api()
+    promotion = api.create_promotion()
+    job = api.generate(promotion, 10)
+    for url in (f"/v2/promotions/{promotion}", f"/v2/promotions/{promotion}/jobs/{job['id']}"):
+        assert api.http.get(url).status_code == 200
+
+        def change() -> None:  # a new code moves the store's version: the kept answer is stale
+            api.add_codes(promotion, f"CODE-{time.monotonic_ns()}")
+
+        trips = _round_trips(distant_pg, lambda: api.http.get(url), change)  # noqa: B023 (called at once)
+        assert trips <= 2, f"{trips} round trips for GET {url}"
