@@ -493,7 +493,16 @@ def _filter(description: str) -> dict[str, Any]:
 
 QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("get", "/v2/promotions"): [*_PAGE, _filter("`eq(code,SUMMER-10)`: the promotion holding that code.")],
-    ("get", _PROMOTION + "/codes"): [*_PAGE, _filter("`eq(code,SUMMER-10)`.")],
+    ("get", _PROMOTION + "/codes"): [
+        *_PAGE,
+        _query(
+            "page[cursor]",
+            {"type": "string", "maxLength": 160},
+            "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: "
+            "follow the link as given (with `page[limit]` unchanged, and without `page[offset]`).",
+        ),
+        _filter("`eq(code,SUMMER-10)`."),
+    ],
     ("get", _PROMOTION + "/jobs"): [
         *_PAGE,
         _filter("`eq(job_type,code_export)`, `eq(status,completed)`, clauses joined with `:`."),
