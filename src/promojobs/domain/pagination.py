@@ -210,6 +210,8 @@ class PageCursors:
             token = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
         except (binascii.Error, ValueError):
             return None
+        if base64.urlsafe_b64encode(token).decode().rstrip("=") != raw:
+            return None  # one spelling per cursor: no unused bits to vary, no padding, no other alphabet
         payload, mac = token[:-_CURSOR_MAC_BYTES], token[-_CURSOR_MAC_BYTES:]
         if len(token) <= _CURSOR_MAC_BYTES or not hmac.compare_digest(mac, self._mac(scope, payload)):
             return None
