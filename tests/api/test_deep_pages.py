@@ -5,12 +5,15 @@ server did not issue for that list is a 400 with an Elastic Path error body. Rea
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from sqlalchemy import insert, select
 
 from promojobs.services.codes import NewCode
+from promojobs.store.schema import promotions
 from tests.api.test_errors import assert_ep_error
 from tests.support import Api, LiveServer
 
@@ -175,3 +178,25 @@ def test_deep_page__reflects_codes_deleted_before_it_and_never_repeats_one(serve
     following = get_ok(api, at_10000["links"]["next"])
     assert [code["code"] for code in following["data"]] == codes[10_100:10_200]
     assert following["meta"]["results"]["total"] == 10_250
+
+
+def test_promotion_list_past_offset_10000__emits_only_links_the_server_answers(server: LiveServer) -> None:
+    """The promotion list does not seek: past offset 10,000 its `next` and `last` are null, never a link
+    that would be refused, and every link it does emit answers 200."""
+    api = server.api()
+    template = api.create_promotion()
+    with server.container.database.write() as conn:
+        row = conn.execute(select(promotions).where(promotions.c.uuid == template)).one()._asdict()
+        del row["id"]
+        older = range(1, 10_150)
+        copies = [{**row, "uuid": str(uuid.uuid4()), "created_at": row["created_at"] - i} for i in older]
+        conn.execute(insert(promotions), copies)
+    first = get_ok(api, "/v2/promotions?page[limit]=100")
+    assert first["meta"]["results"]["total"] == 10_150
+    assert first["links"]["last"] is None
+    deep = get_ok(api, "/v2/promotions?page[offset]=10000&page[limit]=100")
+    assert len(deep["data"]) == 100
+    assert deep["links"]["next"] is None and deep["links"]["last"] is None
+    for name in ("current", "first", "prev"):
+        assert get_ok(api, deep["links"][name])["meta"]["page"]["limit"] == 100
+    assert first["links"]["next"] is not None and get_ok(api, first["links"]["next"])["data"]
