@@ -180,23 +180,38 @@ def test_deep_page__reflects_codes_deleted_before_it_and_never_repeats_one(serve
     assert following["meta"]["results"]["total"] == 10_250
 
 
-def test_promotion_list_past_offset_10000__emits_only_links_the_server_answers(server: LiveServer) -> None:
-    """The promotion list does not seek: past offset 10,000 its `next` and `last` are null, never a link
-    that would be refused, and every link it does emit answers 200."""
+def test_promotion_list__walking_next_and_prev_past_offset_10000_visits_each_promotion_once(
+    server: LiveServer,
+) -> None:
+    """Promotions seek by (created_at, id), newest first; three at a time share a creation time, so the
+    id breaks the tie."""
     api = server.api()
     template = api.create_promotion()
     with server.container.database.write() as conn:
         row = conn.execute(select(promotions).where(promotions.c.uuid == template)).one()._asdict()
         del row["id"]
-        older = range(1, 10_150)
-        copies = [{**row, "uuid": str(uuid.uuid4()), "created_at": row["created_at"] - i} for i in older]
-        conn.execute(insert(promotions), copies)
-    first = get_ok(api, "/v2/promotions?page[limit]=100")
-    assert first["meta"]["results"]["total"] == 10_150
-    assert first["links"]["last"] is None
-    deep = get_ok(api, "/v2/promotions?page[offset]=10000&page[limit]=100")
-    assert len(deep["data"]) == 100
-    assert deep["links"]["next"] is None and deep["links"]["last"] is None
-    for name in ("current", "first", "prev"):
-        assert get_ok(api, deep["links"][name])["meta"]["page"]["limit"] == 100
-    assert first["links"]["next"] is not None and get_ok(api, first["links"]["next"])["data"]
+        created = {template: row["created_at"]}
+        for index in range(1, 10_250):
+            created[str(uuid.uuid4())] = row["created_at"] - index // 3
+        copies = [{**row, "uuid": key, "created_at": at} for key, at in list(created.items())[1:]]
+        conn.execute(insert(promotions), copies)  # ids ascending in insertion order
+    position = {key: index for index, key in enumerate(created)}
+    newest_first = sorted(created, key=lambda key: (-created[key], -position[key]))
+    url: str | None = "/v2/promotions?page[limit]=100"
+    seen: list[str] = []
+    while url is not None:
+        body = get_ok(api, url)
+        assert body["meta"]["page"]["offset"] == len(seen)
+        assert body["meta"]["results"]["total"] == 10_250
+        seen += [promotion["id"] for promotion in body["data"]]
+        url = body["links"]["next"]
+    assert seen == newest_first
+    url = get_ok(api, "/v2/promotions?page[limit]=100")["links"]["last"]
+    assert url is not None and "page[cursor]" in query_of(url)
+    pages: list[list[str]] = []
+    while url is not None:
+        body = get_ok(api, url)
+        pages.append([promotion["id"] for promotion in body["data"]])
+        url = body["links"]["prev"]
+    assert [key for page in reversed(pages) for key in page] == newest_first
+    assert len(pages[0]) == 50

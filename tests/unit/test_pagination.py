@@ -333,7 +333,8 @@ def described(page: PageRequest) -> str:
     """A readable stand-in for the cursor encoder: the links test what is sought, not the token."""
     seek = page.seek
     assert seek is not None
-    return f"{page.offset}:{'after' if seek.forward else 'before'}:{seek.key}:{seek.take}"
+    key = None if seek.key is None else "/".join(map(str, seek.key))
+    return f"{page.offset}:{'after' if seek.forward else 'before'}:{key}:{seek.take}"
 
 
 def cursor_link(token: str, limit: int) -> str:
@@ -350,7 +351,7 @@ def test_page_links__a_list_that_cannot_seek_emits_no_link_past_the_offset_limit
 
 def test_page_links__links_within_the_offset_limit_stay_offsets_on_a_list_that_seeks() -> None:
     links = page_links(
-        BASE, PageRequest(limit=10, offset=10), 25, cursor=described, keys=PageKeys(first=11, last=20)
+        BASE, PageRequest(limit=10, offset=10), 25, cursor=described, keys=PageKeys(first=(11,), last=(20,))
     )
     assert links == {
         "current": link(10, 10),
@@ -363,41 +364,41 @@ def test_page_links__links_within_the_offset_limit_stay_offsets_on_a_list_that_s
 
 def test_page_links__next_past_the_limit_seeks_after_the_last_key_of_the_page() -> None:
     page = PageRequest(limit=100, offset=MAX_PAGE_OFFSET)
-    links = page_links(BASE, page, 1_000_011, cursor=described, keys=PageKeys(first=501, last=777))
+    links = page_links(BASE, page, 1_000_011, cursor=described, keys=PageKeys(first=(501,), last=(777,)))
     assert links["next"] == cursor_link("10100:after:777:100", 100)
     assert links["prev"] == link(MAX_PAGE_OFFSET - 100, 100)
 
 
 def test_page_links__last_past_the_limit_takes_the_last_rows_of_the_list() -> None:
     first_page = PageRequest(limit=100, offset=0)
-    links = page_links(BASE, first_page, 1_000_011, cursor=described, keys=PageKeys(1, 100))
+    links = page_links(BASE, first_page, 1_000_011, cursor=described, keys=PageKeys((1,), (100,)))
     assert links["last"] == cursor_link("1000000:before:None:11", 100)
 
 
 def test_page_links__prev_of_a_deep_page_seeks_before_its_first_key() -> None:
-    seek = KeySeek(forward=True, key=9, take=100)
+    seek = KeySeek(forward=True, key=(9,), take=100)
     page = PageRequest(limit=100, offset=20_000, seek=seek)
-    links = page_links(BASE, page, 30_000, cursor=described, keys=PageKeys(first=40, last=90))
+    links = page_links(BASE, page, 30_000, cursor=described, keys=PageKeys(first=(40,), last=(90,)))
     assert links["current"] == cursor_link("20000:after:9:100", 100)
     assert links["prev"] == cursor_link("19900:before:40:100", 100)
     assert links["next"] == cursor_link("20100:after:90:100", 100)
 
 
 def test_page_links__prev_from_just_past_the_limit_is_an_offset_link() -> None:
-    page = PageRequest(limit=100, offset=10_050, seek=KeySeek(True, 5, 100))
-    links = page_links(BASE, page, 30_000, cursor=described, keys=PageKeys(6, 7))
+    page = PageRequest(limit=100, offset=10_050, seek=KeySeek(True, (5,), 100))
+    links = page_links(BASE, page, 30_000, cursor=described, keys=PageKeys((6,), (7,)))
     assert links["prev"] == link(9_950, 100)
 
 
 def test_page_links__an_empty_deep_page_has_no_neighbour_to_seek_from() -> None:
-    page = PageRequest(limit=100, offset=20_000, seek=KeySeek(True, 5, 100))
+    page = PageRequest(limit=100, offset=20_000, seek=KeySeek(True, (5,), 100))
     links = page_links(BASE, page, 30_000, cursor=described, keys=None)
     assert links["prev"] is None and links["next"] is None
     assert links["last"] == cursor_link("29900:before:None:100", 100)
 
 
 CURSORS = PageCursors(b"k" * 32)
-DEEP = PageRequest(limit=50, offset=12_345, seek=KeySeek(forward=False, key=987_654_321, take=50))
+DEEP = PageRequest(limit=50, offset=12_345, seek=KeySeek(forward=False, key=(987_654_321,), take=50))
 
 
 def bad_cursor(raw: str, scope: str = "s", limit_raw: str | None = None) -> ValidationFailed:
@@ -407,7 +408,12 @@ def bad_cursor(raw: str, scope: str = "s", limit_raw: str | None = None) -> Vali
 
 
 def test_page_cursors__round_trip_every_kind_of_seek() -> None:
-    for seek in (KeySeek(True, 1, 50), KeySeek(False, 2**62, 50), KeySeek(False, None, 7)):
+    for seek in (
+        KeySeek(True, (1,), 50),
+        KeySeek(False, (2**62,), 50),
+        KeySeek(True, (1_764_000_000_000_000, 42), 50),
+        KeySeek(False, None, 7),
+    ):
         page = PageRequest(limit=50, offset=10_001, seek=seek)
         assert CURSORS.decode("s", CURSORS.encode("s", page), None) == page
         assert CURSORS.decode("s", CURSORS.encode("s", page), "50") == page
@@ -450,7 +456,7 @@ def test_page_cursors__a_different_page_limit_is_rejected_naming_it() -> None:
 
 def test_page_cursors__only_the_canonical_spelling_is_accepted() -> None:
     # 40 bytes (24 of payload + 16 of MAC): the last base64 character carries 2 bits and 4 unused ones.
-    page = PageRequest(limit=50, offset=123_456, seek=KeySeek(forward=False, key=987_654_321, take=50))
+    page = PageRequest(limit=50, offset=123_456, seek=KeySeek(forward=False, key=(987_654_321,), take=50))
     token = CURSORS.encode("s", page)
     assert len(token) % 4 == 2
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -114,12 +114,13 @@ def cached_list(
     container: Container,
     fetch: Callable[[PageRequest, str | None], tuple[Sequence[T], int]],
     render: Callable[[T], dict[str, Any]],
-    key: Callable[[T], int] | None = None,
+    key: Callable[[T], tuple[int, ...]] | None = None,
 ) -> Response:
     """A list route: page and filter from the query, ``fetch`` them, render each record, links and meta.
 
-    With ``key`` (the record's integer listing key, ascending on an index) the list seeks: ``fetch`` takes
-    pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead of None."""
+    With ``key`` (the record's listing key, integers in the list's order on an index) the list seeks:
+    ``fetch`` takes pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead
+    of None."""
 
     def body() -> dict[str, Any]:
         raw_filter = single_query(request, "filter")

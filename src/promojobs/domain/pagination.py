@@ -2,10 +2,10 @@
 signed `page[cursor]` that the links past `page[offset]`'s limit carry on the lists that seek by key.
 
 A client may give ``page[offset]`` up to 10,000, as Elastic Path allows. A link to a page further on would
-be refused in that form, so on a list ordered by an integer key (the codes of a promotion, which reach
+be refused in that form, so on a list ordered by a key of integers (a promotion's codes by id, which reach
 millions) it carries an opaque cursor instead: the page's position (for ``meta``) and where to seek on the
 listing index (after the last key seen, or the rows before the first one), so a deep page costs no scan.
-Lists that cannot seek never emit a link past the limit (``None``, like ``next`` on the last page)."""
+A list that cannot seek never emits a link past the limit (``None``, like ``next`` on the last page)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class KeySeek:
     after ``key`` (forward), or the ``take`` rows just before it (backward; ``key`` None: the last rows)."""
 
     forward: bool
-    key: int | None
+    key: tuple[int, ...] | None
     take: int
 
 
@@ -64,8 +64,8 @@ class PageRequest:
 class PageKeys:
     """The listing keys of the first and last record on the page served: where its neighbours start."""
 
-    first: int
-    last: int
+    first: tuple[int, ...]
+    last: tuple[int, ...]
 
 
 def _parse_bound(raw: str | None, *, name: str, default: int, low: int, high: int) -> int:
@@ -179,7 +179,7 @@ class PageCursors:
     def encode(self, scope: str, page: PageRequest) -> str:
         seek = page.seek
         assert seek is not None, "only a page found by key has a cursor"
-        key = "" if seek.key is None else str(seek.key)
+        key = "" if seek.key is None else "_".join(str(part) for part in seek.key)
         payload = f"{page.offset}.{page.limit}.{'a' if seek.forward else 'b'}.{key}.{seek.take}".encode()
         token = payload + self._mac(scope, payload)
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
@@ -216,5 +216,6 @@ class PageCursors:
         if len(token) <= _CURSOR_MAC_BYTES or not hmac.compare_digest(mac, self._mac(scope, payload)):
             return None
         offset, limit, direction, key, take = payload.decode().split(".")
-        seek = KeySeek(forward=direction == "a", key=int(key) if key else None, take=int(take))
+        parts = tuple(int(part) for part in key.split("_")) if key else None
+        seek = KeySeek(forward=direction == "a", key=parts, take=int(take))
         return PageRequest(limit=int(limit), offset=int(offset), seek=seek)

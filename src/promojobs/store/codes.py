@@ -140,7 +140,7 @@ def _window(page: PageRequest) -> tuple[str, dict[str, int | str]]:
         return _BY_OFFSET, {"limit": page.limit, "offset": page.offset}
     if seek.key is None:
         return _LAST_ROWS, {"limit": seek.take}
-    return (_AFTER_KEY if seek.forward else _BEFORE_KEY), {"limit": seek.take, "key": seek.key}
+    return (_AFTER_KEY if seek.forward else _BEFORE_KEY), {"limit": seek.take, "key": seek.key[0]}
 
 
 def list_codes(
