@@ -481,6 +481,13 @@ _PAGE = [
     ),
 ]
 
+_CURSOR = _query(
+    "page[cursor]",
+    {"type": "string", "maxLength": 160},
+    "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: follow the link "
+    "as given (`page[limit]` unchanged, no `page[offset]`).",
+)
+
 
 def _filter(description: str) -> dict[str, Any]:
     return _query(
@@ -492,17 +499,12 @@ def _filter(description: str) -> dict[str, Any]:
 
 
 QUERY_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("get", "/v2/promotions"): [*_PAGE, _filter("`eq(code,SUMMER-10)`: the promotion holding that code.")],
-    ("get", _PROMOTION + "/codes"): [
+    ("get", "/v2/promotions"): [
         *_PAGE,
-        _query(
-            "page[cursor]",
-            {"type": "string", "maxLength": 160},
-            "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: "
-            "follow the link as given (with `page[limit]` unchanged, and without `page[offset]`).",
-        ),
-        _filter("`eq(code,SUMMER-10)`."),
+        _CURSOR,
+        _filter("`eq(code,SUMMER-10)`: the promotion holding that code."),
     ],
+    ("get", _PROMOTION + "/codes"): [*_PAGE, _CURSOR, _filter("`eq(code,SUMMER-10)`.")],
     ("get", _PROMOTION + "/jobs"): [
         *_PAGE,
         _filter("`eq(job_type,code_export)`, `eq(status,completed)`, clauses joined with `:`."),
