@@ -17,6 +17,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, start_http_server
 
 from promojobs.config import Settings
+from promojobs.domain.pagination import PageCursors
 from promojobs.metrics import registry_for
 from promojobs.services.auth import AuthService, BootstrapOutcome, PromotionAccess
 from promojobs.services.codes import CodeService
@@ -49,6 +50,7 @@ class Container:
     codes: CodeService
     jobs: JobService
     links: DownloadLinks
+    page_cursors: PageCursors
     store_rate_limit: StoreRateLimit
     registry: ProcessRegistry
     login_throttle: LoginThrottle
@@ -74,6 +76,7 @@ def build(settings: Settings) -> Container:
     wakeup = Wakeup()
     auth = AuthService(database, settings.token_seconds, settings.token_cache_seconds)
     store_rate_limit = StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst)
+    signing_key = _signing_key(settings)
     limits = JobLimits(
         codes_per_job=settings.codes_per_job_limit,
         keyspace_max_fill_ratio=settings.keyspace_max_fill_ratio,
@@ -89,7 +92,8 @@ def build(settings: Settings) -> Container:
         promotions=PromotionService(database, settings.files_dir),
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
-        links=DownloadLinks(_signing_key(settings), settings.download_link_seconds),
+        links=DownloadLinks(signing_key, settings.download_link_seconds),
+        page_cursors=PageCursors(signing_key),
         store_rate_limit=store_rate_limit,
         metrics=registry_for(database, settings.metrics_max_stores),
         registry=ProcessRegistry(database, store_rate_limit, settings.process_heartbeat_seconds),

@@ -94,6 +94,13 @@ _PAGE = [
     ),
 ]
 
+_CURSOR = _query(
+    "page[cursor]",
+    {"type": "string", "maxLength": 160},
+    "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: follow the link "
+    "as given (`page[limit]` unchanged, no `page[offset]`).",
+)
+
 
 def _filter(description: str) -> dict[str, Any]:
     return _query(
@@ -105,8 +112,12 @@ def _filter(description: str) -> dict[str, Any]:
 
 
 QUERY_PARAMETERS: dict[Endpoint, list[dict[str, Any]]] = {
-    promotions.list_promotions: [*_PAGE, _filter("`eq(code,SUMMER-10)`: the promotion holding that code.")],
-    codes.list_codes: [*_PAGE, _filter("`eq(code,SUMMER-10)`.")],
+    promotions.list_promotions: [
+        *_PAGE,
+        _CURSOR,
+        _filter("`eq(code,SUMMER-10)`: the promotion holding that code."),
+    ],
+    codes.list_codes: [*_PAGE, _CURSOR, _filter("`eq(code,SUMMER-10)`.")],
     jobs.list_jobs: [
         *_PAGE,
         _filter("`eq(job_type,code_export)`, `eq(status,completed)`, clauses joined with `:`."),
