@@ -17,6 +17,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, start_http_server
 
 from promojobs.config import Settings
+from promojobs.domain.pagination import PageCursors
 from promojobs.metrics import registry_for
 from promojobs.services.auth import AuthService, BootstrapOutcome, PromotionAccess
 from promojobs.services.code_ids import CodeIds
@@ -52,6 +53,7 @@ class Container:
     codes: CodeService
     jobs: JobService
     links: DownloadLinks
+    page_cursors: PageCursors
     store_rate_limit: StoreRateLimit
     registry: ProcessRegistry
     login_throttle: LoginThrottle
@@ -81,6 +83,7 @@ def build(settings: Settings) -> Container:
     wakeup = Wakeup()
     auth = AuthService(database, settings.token_seconds, settings.token_cache_seconds)
     store_rate_limit = StoreRateLimit(settings.rate_limit_per_second, settings.rate_limit_burst)
+    signing_key = _signing_key(settings)
     limits = JobLimits(
         codes_per_job=settings.codes_per_job_limit,
         keyspace_max_fill_ratio=settings.keyspace_max_fill_ratio,
@@ -99,6 +102,7 @@ def build(settings: Settings) -> Container:
         codes=CodeService(database, settings.codes_per_promotion_limit),
         jobs=JobService(database, limits, wakeup.notify_on_commit),
         links=DownloadLinks(signing_key, settings.download_link_seconds),
+        page_cursors=PageCursors(signing_key),
         store_rate_limit=store_rate_limit,
         metrics=registry_for(database, settings.metrics_max_stores),
         registry=ProcessRegistry(database, store_rate_limit, settings.process_heartbeat_seconds),

@@ -9,6 +9,9 @@ from promojobs.domain.pagination import (
     DEFAULT_PAGE_LIMIT,
     MAX_PAGE_LIMIT,
     MAX_PAGE_OFFSET,
+    KeySeek,
+    PageCursors,
+    PageKeys,
     PageRequest,
     page_links,
     page_meta,
@@ -321,3 +324,144 @@ def test_page_links__meta_and_links_agree_on_the_last_page() -> None:
     page = PageRequest(limit=7, offset=0)
     pages = page_meta(page, 50)["page"]["total"]
     assert page_links(BASE, page, 50)["last"] == link((pages - 1) * 7, 7)
+
+
+# -- links past page[offset]'s limit, and page[cursor] ----------------------------------------------------
+
+
+def described(page: PageRequest) -> str:
+    """A readable stand-in for the cursor encoder: the links test what is sought, not the token."""
+    seek = page.seek
+    assert seek is not None
+    key = None if seek.key is None else "/".join(map(str, seek.key))
+    return f"{page.offset}:{'after' if seek.forward else 'before'}:{key}:{seek.take}"
+
+
+def cursor_link(token: str, limit: int) -> str:
+    return f"{BASE}?page[cursor]={token}&page[limit]={limit}"
+
+
+def test_page_links__a_list_that_cannot_seek_emits_no_link_past_the_offset_limit() -> None:
+    links = page_links(BASE, PageRequest(limit=100, offset=MAX_PAGE_OFFSET), 1_000_000)
+    assert links["next"] is None
+    assert links["last"] is None
+    assert links["prev"] == link(MAX_PAGE_OFFSET - 100, 100)
+    assert links["current"] == link(MAX_PAGE_OFFSET, 100)
+
+
+def test_page_links__links_within_the_offset_limit_stay_offsets_on_a_list_that_seeks() -> None:
+    links = page_links(
+        BASE, PageRequest(limit=10, offset=10), 25, cursor=described, keys=PageKeys(first=(11,), last=(20,))
+    )
+    assert links == {
+        "current": link(10, 10),
+        "first": link(0, 10),
+        "last": link(20, 10),
+        "prev": link(0, 10),
+        "next": link(20, 10),
+    }
+
+
+def test_page_links__next_past_the_limit_seeks_after_the_last_key_of_the_page() -> None:
+    page = PageRequest(limit=100, offset=MAX_PAGE_OFFSET)
+    links = page_links(BASE, page, 1_000_011, cursor=described, keys=PageKeys(first=(501,), last=(777,)))
+    assert links["next"] == cursor_link("10100:after:777:100", 100)
+    assert links["prev"] == link(MAX_PAGE_OFFSET - 100, 100)
+
+
+def test_page_links__last_past_the_limit_takes_the_last_rows_of_the_list() -> None:
+    first_page = PageRequest(limit=100, offset=0)
+    links = page_links(BASE, first_page, 1_000_011, cursor=described, keys=PageKeys((1,), (100,)))
+    assert links["last"] == cursor_link("1000000:before:None:11", 100)
+
+
+def test_page_links__prev_of_a_deep_page_seeks_before_its_first_key() -> None:
+    seek = KeySeek(forward=True, key=(9,), take=100)
+    page = PageRequest(limit=100, offset=20_000, seek=seek)
+    links = page_links(BASE, page, 30_000, cursor=described, keys=PageKeys(first=(40,), last=(90,)))
+    assert links["current"] == cursor_link("20000:after:9:100", 100)
+    assert links["prev"] == cursor_link("19900:before:40:100", 100)
+    assert links["next"] == cursor_link("20100:after:90:100", 100)
+
+
+def test_page_links__prev_from_just_past_the_limit_is_an_offset_link() -> None:
+    page = PageRequest(limit=100, offset=10_050, seek=KeySeek(True, (5,), 100))
+    links = page_links(BASE, page, 30_000, cursor=described, keys=PageKeys((6,), (7,)))
+    assert links["prev"] == link(9_950, 100)
+
+
+def test_page_links__an_empty_deep_page_has_no_neighbour_to_seek_from() -> None:
+    page = PageRequest(limit=100, offset=20_000, seek=KeySeek(True, (5,), 100))
+    links = page_links(BASE, page, 30_000, cursor=described, keys=None)
+    assert links["prev"] is None and links["next"] is None
+    assert links["last"] == cursor_link("29900:before:None:100", 100)
+
+
+CURSORS = PageCursors(b"k" * 32)
+DEEP = PageRequest(limit=50, offset=12_345, seek=KeySeek(forward=False, key=(987_654_321,), take=50))
+
+
+def bad_cursor(raw: str, scope: str = "s", limit_raw: str | None = None) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as caught:
+        CURSORS.decode(scope, raw, limit_raw)
+    return caught.value
+
+
+def test_page_cursors__round_trip_every_kind_of_seek() -> None:
+    for seek in (
+        KeySeek(True, (1,), 50),
+        KeySeek(False, (2**62,), 50),
+        KeySeek(True, (1_764_000_000_000_000, 42), 50),
+        KeySeek(False, None, 7),
+    ):
+        page = PageRequest(limit=50, offset=10_001, seek=seek)
+        assert CURSORS.decode("s", CURSORS.encode("s", page), None) == page
+        assert CURSORS.decode("s", CURSORS.encode("s", page), "50") == page
+
+
+def test_page_cursors__are_url_safe_and_opaque() -> None:
+    token = CURSORS.encode("s", DEEP)
+    assert token.replace("-", "").replace("_", "").isalnum()
+    assert "12345" not in token
+
+
+def test_page_cursors__another_scope_or_key_is_rejected() -> None:
+    token = CURSORS.encode("store 1 /codes", DEEP)
+    assert bad_cursor(token, scope="store 2 /codes").source == "page[cursor]"
+    with pytest.raises(ValidationFailed):
+        PageCursors(b"other key").decode("store 1 /codes", token, None)
+
+
+@pytest.mark.parametrize("raw", ["", "x", "====", "é", "A" * 161, "\x00"])
+def test_page_cursors__garbage_is_rejected(raw: str) -> None:
+    error = bad_cursor(raw)
+    assert error.source == "page[cursor]"
+    assert error.title == "Bad Request"
+
+
+def test_page_cursors__any_changed_character_is_rejected() -> None:
+    token = CURSORS.encode("s", DEEP)
+    for index in range(len(token)):
+        changed = token[:index] + ("A" if token[index] != "A" else "B") + token[index + 1 :]
+        assert bad_cursor(changed).source == "page[cursor]"
+
+
+def test_page_cursors__a_different_page_limit_is_rejected_naming_it() -> None:
+    token = CURSORS.encode("s", DEEP)
+    error = bad_cursor(token, limit_raw="25")
+    assert error.source == "page[limit]"
+    assert error.detail == "page[limit] must be 50, the limit the cursor was issued for"
+    assert bad_cursor(token, limit_raw="abc").source == "page[limit]"
+
+
+def test_page_cursors__only_the_canonical_spelling_is_accepted() -> None:
+    # 40 bytes (24 of payload + 16 of MAC): the last base64 character carries 2 bits and 4 unused ones.
+    page = PageRequest(limit=50, offset=123_456, seek=KeySeek(forward=False, key=(987_654_321,), take=50))
+    token = CURSORS.encode("s", page)
+    assert len(token) % 4 == 2
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = alphabet.index(token[-1])
+    same_bits = alphabet[value ^ 1]  # differs only in an unused bit: decodes to the same bytes
+    assert bad_cursor(token[:-1] + same_bits).source == "page[cursor]"
+    assert bad_cursor(token + "==").source == "page[cursor]"
+    assert CURSORS.decode("s", token, None) == page

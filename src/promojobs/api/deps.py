@@ -8,6 +8,7 @@ functions, run in the thread pool like the ones that write."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -20,7 +21,7 @@ from promojobs.api.cached_reads import ADMITTED, VERSION, read_cache_key
 from promojobs.api.urls import public_root
 from promojobs.bootstrap import Container
 from promojobs.domain.errors import ValidationFailed
-from promojobs.domain.pagination import PageRequest, page_links, page_meta, parse_page
+from promojobs.domain.pagination import PageCursors, PageKeys, PageRequest, page_links, page_meta, parse_page
 from promojobs.services.auth import Principal
 
 T = TypeVar("T")
@@ -65,8 +66,22 @@ def single_query(request: Request, name: str) -> str | None:
     return values[0] if values else None
 
 
-def page_of(request: Request) -> PageRequest:
-    return parse_page(single_query(request, "page[limit]"), single_query(request, "page[offset]"))
+def page_of(request: Request, cursors: PageCursors, scope: str) -> PageRequest:
+    """The page asked for: by ``page[offset]`` (Elastic Path's, at most 10,000) or by a ``page[cursor]``
+    from the links of the list ``scope`` names."""
+    limit_raw = single_query(request, "page[limit]")
+    offset_raw = single_query(request, "page[offset]")
+    cursor_raw = single_query(request, "page[cursor]")
+    if cursor_raw is None:
+        return parse_page(limit_raw, offset_raw)
+    if offset_raw is not None:
+        raise ValidationFailed("give page[offset] or page[cursor], not both", source="page[cursor]")
+    return cursors.decode(scope, cursor_raw, limit_raw)
+
+
+def cursor_scope(request: Request, caller: Principal, raw_filter: str | None) -> str:
+    """What a cursor is valid for: this store's list at this path with this filter, nothing else."""
+    return f"{caller.store_id}\n{request.url.path}\n{raw_filter or ''}"
 
 
 def base_url(request: Request, container: Container) -> str:
@@ -99,29 +114,27 @@ def cached_list(
     container: Container,
     fetch: Callable[[PageRequest, str | None], tuple[Sequence[T], int]],
     render: Callable[[T], dict[str, Any]],
+    key: Callable[[T], tuple[int, ...]] | None = None,
 ) -> Response:
-    """A list route: page and filter from the query, ``fetch`` them, render each record, links and meta."""
+    """A list route: page and filter from the query, ``fetch`` them, render each record, links and meta.
+
+    With ``key`` (the record's listing key, integers in the list's order on an index) the list seeks:
+    ``fetch`` takes pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead
+    of None."""
 
     def body() -> dict[str, Any]:
-        page = page_of(request)
         raw_filter = single_query(request, "filter")
+        scope = cursor_scope(request, caller, raw_filter)
+        page = page_of(request, container.page_cursors, scope)
         records, total = fetch(page, raw_filter)
-        return list_body(request, container, [render(r) for r in records], page, total, raw_filter)
+        links = page_links(
+            base_url(request, container),
+            page,
+            total,
+            [("filter", raw_filter)] if raw_filter else [],
+            cursor=None if key is None else partial(container.page_cursors.encode, scope),
+            keys=PageKeys(key(records[0]), key(records[-1])) if key is not None and records else None,
+        )
+        return {"data": [render(r) for r in records], "links": links, "meta": page_meta(page, total)}
 
     return cached_read(request, caller, container, body)
-
-
-def list_body(
-    request: Request,
-    container: Container,
-    data: list[Any],
-    page: PageRequest,
-    total: int,
-    raw_filter: str | None,
-) -> dict[str, Any]:
-    extra = [("filter", raw_filter)] if raw_filter else []
-    return {
-        "data": data,
-        "links": page_links(base_url(request, container), page, total, extra),
-        "meta": page_meta(page, total),
-    }

@@ -108,6 +108,13 @@ _PAGE = [
     ),
 ]
 
+_CURSOR = _query(
+    "page[cursor]",
+    {"type": "string", "maxLength": 160},
+    "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: follow the link "
+    "as given (`page[limit]` unchanged, no `page[offset]`).",
+)
+
 
 def _filter(description: str) -> dict[str, Any]:
     return _query(
@@ -123,11 +130,16 @@ _RULE_CODE_SORT = _query(
     "sort", {"type": "string", "enum": ["code", "-code"]}, "By code, case-insensitively (`-code`: down)."
 )
 QUERY_PARAMETERS: dict[Endpoint, list[dict[str, Any]]] = {
-    promotions.list_promotions: [*_PAGE, _filter("`eq(code,SUMMER-10)`: the promotion holding that code.")],
-    codes.list_codes: [*_PAGE, _filter("`eq(code,SUMMER-10)`.")],
+    promotions.list_promotions: [
+        *_PAGE,
+        _CURSOR,
+        _filter("`eq(code,SUMMER-10)`: the promotion holding that code."),
+    ],
+    codes.list_codes: [*_PAGE, _CURSOR, _filter("`eq(code,SUMMER-10)`.")],
     jobs.list_jobs: [*_PAGE, _JOB_FILTER],
     rule_promotions.list_rule_promotions: [
         *_PAGE,
+        _CURSOR,
         _filter(
             "`eq(code,…)`, `like`/`ilike(name,…)`, `eq(enabled|stackable|override_stacking,true)`, "
             "`lt|le|eq|gt|ge(start|end,…)`."

@@ -80,9 +80,7 @@ class CodeService:
             if len(wanted) > 1:  # the clauses are ANDed: no code equals two different values
                 find_or_404(conn, store_id, promotion_uuid)
                 return [], 0
-            found = code_store.list_codes(
-                conn, store_id, promotion_uuid, page.limit, page.offset, next(iter(wanted), None)
-            )
+            found = code_store.list_codes(conn, store_id, promotion_uuid, page, next(iter(wanted), None))
         if found is None:
             raise PromotionNotFound()
         return found

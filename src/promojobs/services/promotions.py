@@ -64,7 +64,7 @@ class PromotionService:
         clauses = parse_filter(raw_filter, PROMOTION_FILTERS)
         codes = [clause.values[0] for clause in clauses if clause.field == "code"]  # ANDed
         with self.database.read() as conn:
-            return promotion_store.list_promotions(conn, store_id, page.limit, page.offset, codes)
+            return promotion_store.list_promotions(conn, store_id, page, codes)
 
     def update(self, store_id: int, uuid: str, fields: dict[str, Any]) -> PromotionRecord:
         body_id = fields.pop("id", None)

@@ -126,7 +126,7 @@ class RulePromotionService:
         conditions = [_condition(clause) for clause in clauses if clause.field != "code"]
         with self.database.read() as conn:
             return promotion_store.list_promotions(
-                conn, store_id, page.limit, page.offset, codes, kind=RULE, conditions=conditions
+                conn, store_id, page, codes, kind=RULE, conditions=conditions
             )
 
     def update(self, store_id: int, uuid: str, fields: dict[str, Any]) -> PromotionRecord:

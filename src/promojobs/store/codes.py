@@ -13,6 +13,7 @@ from typing import Any
 import psycopg.errors
 from sqlalchemy import Connection, delete, func, select, text, update
 
+from promojobs.domain.pagination import PageRequest
 from promojobs.store.schema import codes, promotions
 
 # (code, uses, max_uses, consume_unit, user)
@@ -109,29 +110,52 @@ def _insert_postgres_unnest(conn: Connection, owner: CodeOwner, rows: Sequence[C
 
 _PAGE_SQL = (
     "WITH p AS (SELECT id, code_count FROM promotions WHERE store_id = :store AND uuid = :promotion) "
-    'SELECT {total} AS total, c.code, c.uses, c.max_uses, c.consume_unit, c."user", c.created_at '
+    'SELECT {total} AS total, c.id, c.code, c.uses, c.max_uses, c.consume_unit, c."user", c.created_at '
     'FROM p LEFT JOIN (SELECT id, code, uses, max_uses, consume_unit, "user", created_at FROM codes '
-    "WHERE promotion_id = (SELECT id FROM p){condition} ORDER BY id LIMIT :limit OFFSET :offset) c ON 1 = 1 "
+    "WHERE promotion_id = (SELECT id FROM p){condition}{window}) c ON 1 = 1 "
     "ORDER BY c.id"
 )
-_ALL = _PAGE_SQL.format(total="p.code_count", condition="")
+# How the page is found on the (promotion_id, id) index: by counting rows (page[offset], at most 10,000),
+# or by seeking from a key (a cursor), which costs the same on the first page and the millionth.
+_BY_OFFSET = " ORDER BY id LIMIT :limit OFFSET :offset"
+_AFTER_KEY = " AND id > :key ORDER BY id LIMIT :limit"
+_BEFORE_KEY = " AND id < :key ORDER BY id DESC LIMIT :limit"
+_LAST_ROWS = " ORDER BY id DESC LIMIT :limit"
+_ALL = {
+    window: _PAGE_SQL.format(total="p.code_count", condition="", window=window)
+    for window in (_BY_OFFSET, _AFTER_KEY, _BEFORE_KEY, _LAST_ROWS)
+}
 # One code, case-insensitively: the unique (store_id, upper(code)) index finds it.
 _ONE_CONDITION = " AND store_id = :store AND upper(code) = :code"
 _ONE = _PAGE_SQL.format(
-    total=f"(SELECT count(*) FROM codes WHERE promotion_id = p.id{_ONE_CONDITION})", condition=_ONE_CONDITION
+    total=f"(SELECT count(*) FROM codes WHERE promotion_id = p.id{_ONE_CONDITION})",
+    condition=_ONE_CONDITION,
+    window=_BY_OFFSET,
 )
 
 
+def _window(page: PageRequest) -> tuple[str, dict[str, int | str]]:
+    seek = page.seek
+    if seek is None:
+        return _BY_OFFSET, {"limit": page.limit, "offset": page.offset}
+    if seek.key is None:
+        return _LAST_ROWS, {"limit": seek.take}
+    return (_AFTER_KEY if seek.forward else _BEFORE_KEY), {"limit": seek.take, "key": seek.key[0]}
+
+
 def list_codes(
-    conn: Connection, store_id: int, promotion_uuid: str, limit: int, offset: int, code: str | None
+    conn: Connection, store_id: int, promotion_uuid: str, page: PageRequest, code: str | None
 ) -> tuple[list[Any], int] | None:
-    """One page of a promotion's codes in creation order and their total (the count kept on the
+    """One page of a promotion's codes in creation order (``id``) and their total (the count kept on the
     promotion), or only the code equal to ``code``: ONE statement, the promotion looked up in it.
     None when the store has no such promotion."""
-    values = {"store": store_id, "promotion": promotion_uuid, "limit": limit, "offset": offset}
-    if code is not None:
-        values["code"] = code.upper()
-    rows = conn.execute(text(_ALL if code is None else _ONE), values).all()
+    values: dict[str, int | str]
+    if code is None:
+        window, values = _window(page)
+        query = _ALL[window]
+    else:
+        query, values = _ONE, {"limit": page.limit, "offset": page.offset, "code": code.upper()}
+    rows = conn.execute(text(query), {"store": store_id, "promotion": promotion_uuid, **values}).all()
     if not rows:
         return None
     return [row for row in rows if row.code is not None], int(rows[0].total)

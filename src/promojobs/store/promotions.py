@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, literal, select, tuple_, update
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.elements import ColumnElement
 
+from promojobs.domain.pagination import KeySeek, PageRequest
 from promojobs.store.rows import record_from_row
 from promojobs.store.schema import codes, job_tasks, jobs, promotions
 
@@ -103,35 +103,62 @@ def find_promotion(
 def list_promotions(
     conn: Connection,
     store_id: int,
-    limit: int,
-    offset: int,
+    page: PageRequest,
     holding_codes: Sequence[str] = (),
     *,
     kind: str = STANDARD,
     conditions: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[list[PromotionRecord], int]:
-    """The store's promotions of ``kind``, newest first; only those holding every one of
-    ``holding_codes`` and meeting every one of ``conditions``."""
+    """The store's promotions of ``kind``, newest first (``created_at``, then ``id``); only those holding
+    every one of ``holding_codes`` and meeting every one of ``conditions``. A page with a seek starts from
+    its key on the (store_id, created_at) index."""
     condition = [promotions.c.store_id == store_id, promotions.c.kind == kind, *conditions]
     for code in holding_codes:
         holding = select(codes.c.promotion_id).where(
             codes.c.store_id == store_id, func.upper(codes.c.code) == code.upper()
         )
         condition.append(promotions.c.id.in_(holding))
+    if page.seek is not None:
+        return _seek_promotions(conn, condition, page.seek)
     # The page and its total in one statement; a page past the end has no row to carry the total.
     rows = conn.execute(
         select(promotions, func.count().over().label("total"))
         .where(*condition)
         .order_by(promotions.c.created_at.desc(), promotions.c.id.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(page.limit)
+        .offset(page.offset)
     ).all()
     if rows:
         return [_record(row) for row in rows], int(rows[0].total)
-    if offset == 0:
+    if page.offset == 0:
         return [], 0
-    total = conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one()
-    return [], int(total)
+    return [], _count(conn, condition)
+
+
+def _seek_promotions(
+    conn: Connection, condition: list[ColumnElement[bool]], seek: KeySeek
+) -> tuple[list[PromotionRecord], int]:
+    # Newest first is (created_at, id) descending: forward seeks below the key, backward above it (read
+    # ascending, then turned round). The seek narrows the rows, so the total is a subquery of its own, still
+    # in the one statement.
+    order_key = tuple_(promotions.c.created_at, promotions.c.id)
+    total = select(func.count()).select_from(promotions).where(*condition).scalar_subquery()
+    query = select(promotions, total.label("total")).where(*condition)
+    if seek.key is not None:
+        start = tuple_(*(literal(part) for part in seek.key))
+        query = query.where(order_key < start if seek.forward else order_key > start)
+    newest_first = (promotions.c.created_at.desc(), promotions.c.id.desc())
+    oldest_first = (promotions.c.created_at.asc(), promotions.c.id.asc())
+    query = query.order_by(*(newest_first if seek.forward else oldest_first)).limit(seek.take)
+    rows = conn.execute(query).all()
+    if not rows:
+        return [], _count(conn, condition)
+    records = [_record(row) for row in rows]
+    return (records if seek.forward else records[::-1]), int(rows[0].total)
+
+
+def _count(conn: Connection, condition: list[ColumnElement[bool]]) -> int:
+    return int(conn.execute(select(func.count()).select_from(promotions).where(*condition)).scalar_one())
 
 
 def count_automatic_rule_promotions(conn: Connection, store_id: int, now: int, except_pk: int | None) -> int:

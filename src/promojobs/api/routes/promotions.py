@@ -35,7 +35,10 @@ def list_promotions(request: Request, caller: PrincipalDep, container: Container
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.promotions.list(caller.store_id, page, raw_filter)
 
-    return cached_list(request, caller, container, fetch, render.promotion)
+    # Newest first by (created_at, id): a store may hold more than 10,000 promotions.
+    return cached_list(
+        request, caller, container, fetch, render.promotion, key=lambda record: (record.created_at, record.pk)
+    )
 
 
 @router.get("/{promotion_id}", response_model=PromotionResponse)

@@ -59,7 +59,15 @@ def list_rule_promotions(request: Request, caller: PrincipalDep, container: Cont
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.rule_promotions.list(caller.store_id, page, raw_filter)
 
-    return cached_list(request, caller, container, fetch, render_rule.rule_promotion)
+    # Newest first by (created_at, id), as standard promotions: pages past offset 10,000 by a cursor.
+    return cached_list(
+        request,
+        caller,
+        container,
+        fetch,
+        render_rule.rule_promotion,
+        key=lambda record: (record.created_at, record.pk),
+    )
 
 
 @router.get(_PROMOTION, response_model=RulePromotionResponse)
