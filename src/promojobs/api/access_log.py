@@ -18,7 +18,9 @@ import re
 import time
 
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from promojobs.api.middleware import HttpMiddleware
 
 log = logging.getLogger("promojobs.access")
 
@@ -58,56 +60,61 @@ def log_request(client: str, method: str, raw_path: bytes, status: int, duration
     )
 
 
-class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 0  # no answer started
-        logged = False
-        gone = False
-
-        def record(final_status: int) -> None:
-            nonlocal logged
-            logged = True
-            client = scope.get("client")
-            scope[LOGGED_STATUS] = final_status = scope.get(EDGE_STATUS, final_status)
-            log_request(
-                client[0] if client else "-",
-                scope["method"],
-                scope.get("raw_path") or scope["path"].encode(),
-                final_status,
-                (time.perf_counter() - started) * 1000,
-            )
-
-        async def watching_receive() -> Message:
-            nonlocal gone
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                gone = True
-            return message
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                # Logged before the last bytes go out, so the line is there when the client has its answer.
-                record(status)
-            await send(message)
-
+class AccessLog(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = _Exchange(scope, receive, send)
         try:
-            await self.app(scope, watching_receive, recording_send)
+            await self.app(scope, exchange.receive, exchange.send)
         except ClientDisconnect:
-            gone = True  # the body was being read when the client went away: nobody to answer
+            exchange.gone = True  # the body was being read when the client went away: nobody to answer
         finally:
-            if not logged:
-                if gone:
-                    status = CLIENT_CLOSED
-                elif status == 0:
-                    status = 500  # an exception on its way to the error handler, or no answer at all
-                record(status)
+            if not exchange.logged:
+                exchange.record(exchange.unanswered_status())
+
+
+class _Exchange:
+    """One request as the access log follows it: the status its answer started with, whether the line is
+    written, whether the client went away."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.started = time.perf_counter()
+        self.status = 0  # no answer started
+        self.logged = False
+        self.gone = False
+
+    def record(self, status: int) -> None:
+        self.logged = True
+        scope = self.scope
+        client = scope.get("client")
+        scope[LOGGED_STATUS] = status = scope.get(EDGE_STATUS, status)
+        log_request(
+            client[0] if client else "-",
+            scope["method"],
+            scope.get("raw_path") or scope["path"].encode(),
+            status,
+            (time.perf_counter() - self.started) * 1000,
+        )
+
+    def unanswered_status(self) -> int:
+        """The status of a request that ended before its answer was complete."""
+        if self.gone:
+            return CLIENT_CLOSED
+        # 500: an exception on its way to the error handler, or no answer at all
+        return 500 if self.status == 0 else self.status
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            # Logged before the last bytes go out, so the line is there when the client has its answer.
+            self.record(self.status)
+        await self._send(message)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
 import httptools
@@ -56,15 +56,8 @@ class EdgeLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EdgeLimits:
-        return cls(
-            max_url_bytes=settings.max_url_bytes,
-            max_header_bytes=settings.max_header_bytes,
-            max_headers=settings.max_headers,
-            header_timeout_seconds=settings.header_timeout_seconds,
-            body_timeout_seconds=settings.body_timeout_seconds,
-            drain_bytes=settings.drain_bytes,
-            drain_seconds=settings.drain_seconds,
-        )
+        # Each limit is the setting of the same name.
+        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
 
 def server_config(app: Any, settings: Settings, *, log_level: str = "info", **options: Any) -> Config:

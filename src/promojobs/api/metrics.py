@@ -14,10 +14,11 @@ import time
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from promojobs.api.cached_reads import KEPT_ROUTE
 from promojobs.api.deps import ContainerDep
+from promojobs.api.middleware import HttpMiddleware
 from promojobs.domain.errors import NotFound, Unauthorized
 from promojobs.metrics import REQUEST_SECONDS, REQUESTS
 from promojobs.services.auth import bearer_token
@@ -38,17 +39,11 @@ def metrics(request: Request, container: ContainerDep) -> Response:
     return Response(generate_latest(container.metrics), media_type=CONTENT_TYPE_LATEST)
 
 
-class RequestMetrics:
+class RequestMetrics(HttpMiddleware):
     """Counts every request by method, route template (never the raw path: bounded labels) and status,
     and times it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # unless a response starts
 

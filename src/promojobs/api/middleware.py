@@ -1,5 +1,6 @@
-"""ASGI middleware of the HTTP edge: the request body limit. (What comes before the body, the request line
-and headers, is limited in api/edge.py, where the bytes arrive.)"""
+"""ASGI middleware of the HTTP edge: the request body limit, and the base of every middleware that looks
+only at HTTP requests. (What comes before the body, the request line and headers, is limited in
+api/edge.py, where the bytes arrive.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from promojobs.api import errors
 
 
-class BodyLimit:
+class HttpMiddleware:
+    """An ASGI middleware for HTTP requests; anything else (lifespan) goes straight to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodyLimit(HttpMiddleware):
     """Refuse request bodies over ``max_bytes`` with 413, whether announced by Content-Length or streamed.
 
     The body is read in full (up to the limit) before the application sees any of it: a streamed body
@@ -17,13 +34,10 @@ class BodyLimit:
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await _too_large(self.max_bytes)(scope, receive, send)

@@ -138,18 +138,10 @@ def page_links(
     suffix = "".join(f"&{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in extra_query)
 
     def link(target: PageRequest | None) -> str | None:
-        if target is None:
-            return None
-        if target.seek is None:
-            return f"{base_url}?page[offset]={target.offset}&page[limit]={limit}{suffix}"
-        if cursor is None:
-            return None
-        return f"{base_url}?page[cursor]={cursor(target)}&page[limit]={limit}{suffix}"
+        return _link(base_url, suffix, cursor, target)
 
     def deep(offset: int, seek: KeySeek | None) -> PageRequest | None:
-        if offset <= MAX_PAGE_OFFSET:
-            return PageRequest(limit, offset)
-        return None if seek is None else PageRequest(limit, offset, seek)
+        return _reachable(limit, offset, seek)
 
     last_offset = max(0, (_page_count(total, limit) - 1) * limit)
     prev_offset = max(0, page.offset - limit)
@@ -162,6 +154,23 @@ def page_links(
         "prev": None if page.offset == 0 else link(deep(prev_offset, before_first)),
         "next": None if page.offset + limit >= total else link(deep(page.offset + limit, after_last)),
     }
+
+
+def _link(base_url: str, suffix: str, cursor: CursorEncoder | None, target: PageRequest | None) -> str | None:
+    if target is None:
+        return None
+    if target.seek is None:
+        return f"{base_url}?page[offset]={target.offset}&page[limit]={target.limit}{suffix}"
+    if cursor is None:
+        return None
+    return f"{base_url}?page[cursor]={cursor(target)}&page[limit]={target.limit}{suffix}"
+
+
+def _reachable(limit: int, offset: int, seek: KeySeek | None) -> PageRequest | None:
+    """The page at ``offset``: by offset within ``MAX_PAGE_OFFSET``, past it only by a seek."""
+    if offset <= MAX_PAGE_OFFSET:
+        return PageRequest(limit, offset)
+    return None if seek is None else PageRequest(limit, offset, seek)
 
 
 _CURSOR_MAC_BYTES = 16

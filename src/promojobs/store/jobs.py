@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, case, func, insert, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -172,26 +172,24 @@ def insert_tasks(
 
 
 def find_job(conn: Connection, store_id: int, promotion_pk: int, uuid: str) -> JobRecord | None:
-    row = conn.execute(
-        _select_jobs().where(
-            jobs.c.store_id == store_id, jobs.c.promotion_id == promotion_pk, jobs.c.uuid == uuid
-        )
-    ).first()
-    return None if row is None else _record(row)
+    return _first_job(
+        conn, jobs.c.store_id == store_id, jobs.c.promotion_id == promotion_pk, jobs.c.uuid == uuid
+    )
 
 
 def find_promotion_job(conn: Connection, store_id: int, promotion_uuid: str, uuid: str) -> JobRecord | None:
     """A job by its promotion's and its own ids, in the caller's store: one statement."""
-    row = conn.execute(
-        _select_jobs().where(
-            promotions.c.store_id == store_id, promotions.c.uuid == promotion_uuid, jobs.c.uuid == uuid
-        )
-    ).first()
-    return None if row is None else _record(row)
+    return _first_job(
+        conn, promotions.c.store_id == store_id, promotions.c.uuid == promotion_uuid, jobs.c.uuid == uuid
+    )
 
 
 def find_job_by_uuid(conn: Connection, uuid: str) -> JobRecord | None:
-    row = conn.execute(_select_jobs().where(jobs.c.uuid == uuid)).first()
+    return _first_job(conn, jobs.c.uuid == uuid)
+
+
+def _first_job(conn: Connection, *conditions: ColumnElement[bool]) -> JobRecord | None:
+    row = conn.execute(_select_jobs().where(*conditions)).first()
     return None if row is None else _record(row)
 
 
