@@ -249,6 +249,10 @@ class RuleCodeService:
         rows = _checked_rule_rows(new_codes)
         keys = [normalize_code(row.code) for row in rows]
         with self.database.write() as conn:
+            # Exclusive against generate batches of the store until commit, taken before the promotion's
+            # row lock (a batch holds the shared one, then updates that row): no batch inserts a code
+            # between the holders check and this insert, nor reads hand-added codes before it commits.
+            rule_code_store.lock_hand_added_codes(conn, store_id, exclusive=True)
             promotion = find_or_404(conn, store_id, promotion_uuid, for_update=True, kind=RULE)
             if promotion.automatic:
                 raise NoCodesAllowed("Cannot add codes to automatic promotion")

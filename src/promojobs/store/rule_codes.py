@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from promojobs.store.codes import count_codes
 from promojobs.store.schema import codes
@@ -120,9 +120,34 @@ def delete_code_by_pk(conn: Connection, store_id: int, promotion_id: int, pk: in
     return bool(deleted)
 
 
+# On PostgreSQL (READ COMMITTED) a generate batch reads the store's hand-added codes and inserts later, in
+# one transaction; a hand-add checks the store's codes and inserts later, in another. Neither sees what the
+# other commits in between, and the rows differ in scope, so the unique index lets a generated code equal a
+# hand-added one. This transaction-scoped advisory lock, keyed by store, serialises the two: a hand-add
+# takes it exclusive, a generate batch shared (batches of other workers still run side by side). Both take
+# it before their read and before any promotion row lock, so the order is always advisory lock, then row.
+# SQLite needs none: its single writer lock already serialises the two write transactions.
+_HAND_ADDED_LOCK_SPACE = 0x72756C65  # "rule": the two-int key space apart from other advisory locks
+_INT4 = 2**31
+
+
+def lock_hand_added_codes(conn: Connection, store_id: int, *, exclusive: bool) -> None:
+    """Take the store's hand-added-codes lock until the transaction ends (PostgreSQL; no-op on SQLite):
+    ``exclusive`` for a hand-add, shared for a generate batch."""
+    if conn.dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    # Store ids are bigint; two stores sharing a key only wait on each other, never miss a code.
+    conn.execute(
+        text(f"SELECT {function}(:space, :key)"),
+        {"space": _HAND_ADDED_LOCK_SPACE, "key": store_id % _INT4},
+    )
+
+
 def hand_added_codes_of_length(conn: Connection, store_id: int, length: int) -> set[str]:
     """The store's hand-added rule codes (upper-cased) of ``length`` characters: generated codes must
-    not equal them either (their unique index covers only codes unique in the store)."""
+    not equal them either (their unique index covers only codes unique in the store). Call it after
+    ``lock_hand_added_codes(..., exclusive=False)`` so no hand-add commits between it and the insert."""
     rows = conn.execute(
         select(func.upper(codes.c.code)).where(
             codes.c.store_id == store_id, codes.c.scope != 0, func.length(codes.c.code) == length

@@ -3,7 +3,9 @@
 Each batch is one transaction: insert the codes (skipping any that collide with the store's existing
 codes), count them on the task and on the job, renew the lease. A crash loses at most the batch in flight,
 which rolls back; whoever resumes the chunk continues from the committed ``done``. So the chunk ends with
-exactly ``target`` new codes, none lost and none twice.
+exactly ``target`` new codes, none lost and none twice. Each batch holds the store's hand-added-codes
+lock shared (``store.rule_codes.lock_hand_added_codes``), so no code added by hand to a rule promotion of
+the store commits while the batch runs and a generated code never equals one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from promojobs.metrics import BATCH_SECONDS, CODES_GENERATED
 from promojobs.store import tasks as task_store
 from promojobs.store.codes import CodeOwner, CodeValues, insert_codes
 from promojobs.store.database import now_us
-from promojobs.store.rule_codes import hand_added_codes_of_length
+from promojobs.store.rule_codes import hand_added_codes_of_length, lock_hand_added_codes
 from promojobs.worker.context import TaskContext, release
 
 # Consecutive batches that add nothing mean the code space for this prefix and length is used up.
@@ -51,7 +53,10 @@ def _insert_batch(context: TaskContext, wanted: int, spec: GenerateSpec, last: b
     codes = generate_codes(wanted, spec.code_length, spec.code_prefix)
     with BATCH_SECONDS.labels("generate").time(), context.database.write() as conn:
         # Hand-added rule codes are unique only in their promotion, so outside the index that makes the
-        # insert skip collisions: leave them out here (usually none; their index holds nothing else).
+        # insert skip collisions: leave them out here (usually none; their index holds nothing else). The
+        # shared lock keeps a hand-add from committing between this read and the insert (PostgreSQL).
+        if codes:
+            lock_hand_added_codes(conn, task.store_id, exclusive=False)
         taken = hand_added_codes_of_length(conn, task.store_id, len(codes[0])) if codes else set()
         if taken:
             codes = [code for code in codes if code.upper() not in taken]
