@@ -13,12 +13,11 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from promojobs.console.api import ApiRefusal
+from promojobs.console.kinds import kind_of, kind_route
 from promojobs.console.web import (
     SECURITY_HEADERS,
     SessionApi,
     SessionEnded,
-    promotion_path,
-    router,
     session_api,
 )
 from promojobs.domain.progress import RateMeter, format_duration, format_rate, job_lifetime_seconds
@@ -58,11 +57,11 @@ def progress(job: dict[str, Any], meter: RateMeter) -> dict[str, Any]:
     }
 
 
-@router.get("/promotions/{promotion_id}/jobs/{job_id}/events")
+@kind_route("GET", "/{promotion_id}/jobs/{job_id}/events")
 async def job_events(promotion_id: str, job_id: str, request: Request) -> Response:
     api = session_api(request)
     headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
-    events = _events(api, promotion_path(promotion_id, "jobs", job_id))
+    events = _events(api, kind_of(request).api_path(promotion_id, "jobs", job_id))
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.datastructures import QueryParams
@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from promojobs.console import keyspace
 from promojobs.console.api import ApiRefusal
+from promojobs.console.kinds import PromotionKind, kind_of, kind_route
 from promojobs.console.progress import ACTIVE, progress
 from promojobs.console.web import (
     SECURITY_HEADERS,
@@ -22,10 +23,8 @@ from promojobs.console.web import (
     SessionApi,
     container,
     posted_form,
-    promotion_path,
     redirect,
     render,
-    router,
     session_api,
     store_of,
 )
@@ -38,10 +37,10 @@ NOTICES = {
     "export": "Export started; the download button appears when the file is ready.",
     "cancel": "Cancel requested.",
 }
-GENERATE_DEFAULTS = {"count": "1000", "prefix": "", "length": "8", "max_uses": "", "consume_unit": "per_cart"}
+GENERATE_DEFAULTS = {"count": "1000", "prefix": "", "length": "8", "max_uses": ""}
 
 
-@router.get("/promotions/{promotion_id}")
+@kind_route("GET", "/{promotion_id}")
 async def promotion_page(promotion_id: str, request: Request) -> Response:
     async with session_api(request) as api:
         return await _promotion(request, api, promotion_id)
@@ -50,19 +49,23 @@ async def promotion_page(promotion_id: str, request: Request) -> Response:
 async def _promotion(
     request: Request, api: SessionApi, promotion_id: str, refused: Refused | None = None
 ) -> Response:
-    base = promotion_path(promotion_id)
+    kind = kind_of(request)
+    base = kind.api_path(promotion_id)
     query = request.query_params
     try:
         promotion = (await api.call("GET", base))["data"]
     except ApiRefusal as refusal:
         return render(request, "error.html", refusal.status, title="Not available", message=str(refusal))
     lists = {**await _codes(api, base, query), **await _jobs(api, base, query)}
-    generate = (refused.form if refused else None) or dict(GENERATE_DEFAULTS)
+    defaults = {**GENERATE_DEFAULTS, "consume_unit": kind.consume_units.default}
+    generate = (refused.form if refused else None) or defaults
     return render(
         request,
         "promotion.html",
         refused.status if refused else 200,
         promotion=promotion,
+        kind=kind,
+        page_root=kind.page(promotion_id),
         **lists,
         generate=generate,
         verdict=_verdict(request, generate),
@@ -136,7 +139,7 @@ def _offset(value: str | None) -> int:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 10 else 0
 
 
-@router.get("/promotions/{promotion_id}/keyspace")
+@kind_route("GET", "/{promotion_id}/keyspace")
 async def keyspace_check(promotion_id: str, request: Request) -> Response:
     verdict = _verdict(request, request.query_params)
     response = Response(json.dumps(verdict.as_json()), media_type="application/json")
@@ -144,27 +147,28 @@ async def keyspace_check(promotion_id: str, request: Request) -> Response:
     return response
 
 
-@router.post("/promotions/{promotion_id}/generate")
+@kind_route("POST", "/{promotion_id}/generate")
 async def generate(promotion_id: str, request: Request) -> Response:
     form = await posted_form(request)
+    kind = kind_of(request)
     async with session_api(request) as api:
         try:
             body: dict[str, Any] = {
                 "type": "promotion_job",
                 "job_type": "code_generate",
-                "parameters": _generate_parameters(form),
+                "parameters": _generate_parameters(form, kind),
             }
             if form.get("name", "").strip():
                 body["name"] = form["name"].strip()
-            await api.call("POST", promotion_path(promotion_id, "jobs"), json={"data": body})
+            await api.call("POST", kind.api_path(promotion_id, "jobs"), json={"data": body})
         except (ApiRefusal, FormError, keyspace.NotAWholeNumber) as problem:
             return await _promotion(request, api, promotion_id, Refused.of(problem, form))
-    return _started(promotion_id, "generate")
+    return _started(kind, promotion_id, "generate")
 
 
-def _generate_parameters(form: dict[str, str]) -> dict[str, Any]:
+def _generate_parameters(form: dict[str, str], kind: PromotionKind) -> dict[str, Any]:
     """The form as the API's parameters; the API checks them (and answers in its own words)."""
-    parameters: dict[str, Any] = {"consume_unit": form.get("consume_unit", "per_cart")}
+    parameters: dict[str, Any] = {"consume_unit": form.get("consume_unit", kind.consume_units.default)}
     for field, name, label in (
         ("count", "number_of_codes", "Number of codes"),
         ("length", "code_length", "Code length"),
@@ -179,38 +183,41 @@ def _generate_parameters(form: dict[str, str]) -> dict[str, Any]:
     return parameters
 
 
-def _started(promotion_id: str, notice: str) -> Response:
-    return redirect(f"/console/promotions/{quote(promotion_id, safe='')}?notice={notice}#progress")
+def _started(kind: PromotionKind, promotion_id: str, notice: str) -> Response:
+    return redirect(f"{kind.page(promotion_id)}?notice={notice}#progress")
 
 
-@router.post("/promotions/{promotion_id}/export")
+@kind_route("POST", "/{promotion_id}/export")
 async def export(promotion_id: str, request: Request) -> Response:
     await posted_form(request)
+    kind = kind_of(request)
     async with session_api(request) as api:
         try:
             body = {"type": "promotion_job", "job_type": "code_export"}
-            await api.call("POST", promotion_path(promotion_id, "jobs"), json={"data": body})
+            await api.call("POST", kind.api_path(promotion_id, "jobs"), json={"data": body})
         except ApiRefusal as refusal:
             return await _promotion(request, api, promotion_id, Refused.of(refusal))
-    return _started(promotion_id, "export")
+    return _started(kind, promotion_id, "export")
 
 
-@router.post("/promotions/{promotion_id}/jobs/{job_id}/cancel")
+@kind_route("POST", "/{promotion_id}/jobs/{job_id}/cancel")
 async def cancel(promotion_id: str, job_id: str, request: Request) -> Response:
     await posted_form(request)
+    kind = kind_of(request)
     async with session_api(request) as api:
         try:
-            await api.call("POST", promotion_path(promotion_id, "jobs", job_id, "cancel"))
+            await api.call("POST", kind.api_path(promotion_id, "jobs", job_id, "cancel"))
         except ApiRefusal as refusal:
             return await _promotion(request, api, promotion_id, Refused.of(refusal))
-    return _started(promotion_id, "cancel")
+    return _started(kind, promotion_id, "cancel")
 
 
-@router.get("/promotions/{promotion_id}/jobs/{job_id}/download")
+@kind_route("GET", "/{promotion_id}/jobs/{job_id}/download")
 async def download(promotion_id: str, job_id: str, request: Request) -> Response:
     async with session_api(request) as api:
         try:
-            link = await api.call("GET", promotion_path(promotion_id, "jobs", job_id, "file"))
+            path = kind_of(request).api_path(promotion_id, "jobs", job_id, "file")
+            link = await api.call("GET", path)
         except ApiRefusal as refusal:
             return render(request, "error.html", refusal.status, title="No file", message=str(refusal))
     return redirect(str(link["href"]))  # the signed, expiring link is the permission

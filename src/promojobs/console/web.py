@@ -8,7 +8,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
@@ -82,13 +81,6 @@ def install_handlers(app: FastAPI) -> None:
 def container(request: Request) -> Container:
     found: Container = request.app.state.container
     return found
-
-
-def promotion_path(promotion_id: str, *rest: str) -> str:
-    """The API path of a promotion (and of something under it), each part quoted."""
-    return "/".join(
-        ["/v2/promotions", quote(promotion_id, safe=""), *(quote(part, safe="") for part in rest)]
-    )
 
 
 def _key(request: Request) -> bytes:
