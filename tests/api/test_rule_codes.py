@@ -148,3 +148,14 @@ def test_standard_codes_stay_unique_per_store_beside_rule_codes(server: LiveServ
     standard = api.create_promotion()
     assert api.add_codes(standard, "shared").status_code == 201  # the kinds are apart
     assert_ep_error(api.add_codes(api.create_promotion(), "SHARED"), 422, "Duplicate code")
+
+
+def test_a_rule_promotions_codes__are_not_reachable_through_the_standard_routes(server: LiveServer) -> None:
+    """Found by the fuzzer: the standard code list answered a rule promotion's codes (per_checkout)."""
+    api = server.api()
+    promotion = create_id(api)
+    assert add_codes(api, promotion, {"code": "rulecode1"}).status_code == 201
+    for params in ({}, {"filter": "eq(code,rulecode1)"}):
+        response = api.http.get(f"/v2/promotions/{promotion}/codes", params=params)
+        assert_ep_error(response, 404, "Not Found", "promotion not found")
+    assert list_codes(api, promotion)["data"][0]["code"] == "rulecode1"

@@ -109,7 +109,9 @@ def _insert_postgres_unnest(conn: Connection, owner: CodeOwner, rows: Sequence[C
 
 
 _PAGE_SQL = (
-    "WITH p AS (SELECT id, code_count FROM promotions WHERE store_id = :store AND uuid = :promotion) "
+    # A rule promotion's codes are listed by its own route: here it is not found, like every standard route.
+    "WITH p AS (SELECT id, code_count FROM promotions "
+    "WHERE store_id = :store AND uuid = :promotion AND kind = 'standard') "
     'SELECT {total} AS total, c.id, c.code, c.uses, c.max_uses, c.consume_unit, c."user", c.created_at '
     'FROM p LEFT JOIN (SELECT id, code, uses, max_uses, consume_unit, "user", created_at FROM codes '
     "WHERE promotion_id = (SELECT id FROM p){condition}{window}) c ON 1 = 1 "
