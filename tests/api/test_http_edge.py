@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from promojobs.api.edge import EdgeProtocol
 from tests.support import LiveServer, database_url_for, start_server
 
 GENEROUS = 30.0  # seconds a test waits for what the server must do after its own short deadline
@@ -169,3 +170,50 @@ def test_body_sent_after_a_413__is_drained_only_up_to_its_bound(edge: Edge) -> N
         with pytest.raises(OSError):  # reset once the bound is passed, long before 500 MB
             for _ in range(500_000_000 // 65_536):
                 sock.sendall(b" " * 65_536)
+
+
+# ---- 6. one write per answer ---------------------------------------------------------------------------
+
+
+class _CountedWrites:
+    """The connection's transport, with every write recorded: each one is a send system call."""
+
+    def __init__(self, transport: Any, writes: list[bytes]) -> None:
+        self._transport = transport
+        self._writes = writes
+
+    def write(self, data: bytes) -> None:
+        self._writes.append(bytes(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def test_each_answer_is_one_write__head_and_body_together(
+    edge: Edge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn writes a response's head and its body apart, two system calls where one does (much of a
+    small answer's cost on the event loop). The edge writes them together: for GET, for an error, and for
+    HEAD, whose head has no body write to go out with and is sent when the response ends."""
+    writes: list[bytes] = []
+    made = EdgeProtocol.connection_made
+
+    def counted(self: EdgeProtocol, transport: Any) -> None:
+        made(self, _CountedWrites(transport, writes))
+
+    monkeypatch.setattr(EdgeProtocol, "connection_made", counted)
+    server = edge()
+    requests = [b"GET /healthz", b"GET /v2/promotions", b"HEAD /healthz", b"GET /healthz"]  # keep-alive
+    with _connect(server) as sock:
+        for sent, request in enumerate(requests, 1):
+            sock.sendall(request + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while len(writes) < sent or not answer.endswith(writes[-1]):
+                answer += sock.recv(65_536)
+    assert len(writes) == len(requests), writes
+    ok, unauthorized, head_only, again = writes
+    assert ok.startswith(b"HTTP/1.1 200 ") and ok.endswith(b'{"status":"ok"}')
+    assert unauthorized.startswith(b"HTTP/1.1 401 ") and b'"errors"' in unauthorized
+    assert head_only.startswith(b"HTTP/1.1 405 ") and head_only.endswith(b"\r\n\r\n")  # GET only
+    assert again.startswith(b"HTTP/1.1 200 ") and again.endswith(b'{"status":"ok"}')
