@@ -4,8 +4,10 @@ never a BEGIN/COMMIT of its own."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -74,3 +76,36 @@ def test_single_reads__at_most_two_round_trips(
 
         trips = _round_trips(distant_pg, lambda: api.http.get(url), change)  # noqa: B023 (called at once)
         assert trips <= 2, f"{trips} round trips for GET {url}"
+
+
+def test_concurrent_reads_of_one_store__share_its_version_reads(
+    distant_server: LiveServer, distant_pg: DistantDatabase
+) -> None:
+    """32 clients polling one job list at once: the requests that arrive while the store's version is
+    being read wait for the next read, which serves them all, so they cost far fewer than 32 round trips;
+    and each still sees the write acknowledged before it was sent."""
+    api = distant_server.api()
+    promotion = api.create_promotion()
+    url = f"{distant_server.base_url}/v2/promotions/{promotion}/codes"
+    headers = dict(api.http.headers)
+    clients = [httpx.Client(headers=headers) for _ in range(32)]
+    try:
+        for added in range(3):
+            assert api.add_codes(promotion, f"SHARED-{added}").status_code == 201
+            for client in clients:  # connected, and the answer kept under the new version
+                assert client.get(url).json()["meta"]["results"]["total"] == added + 1
+            start = threading.Barrier(len(clients))
+
+            def poll(client: httpx.Client) -> int:
+                start.wait()
+                return int(client.get(url).json()["meta"]["results"]["total"])
+
+            distant_pg.proxy.reset_counts()
+            with ThreadPoolExecutor(len(clients)) as pool:
+                totals = list(pool.map(poll, clients))
+            trips = distant_pg.proxy.round_trips
+            assert totals == [added + 1] * len(clients)
+            assert trips <= len(clients) // 4, f"{trips} round trips for {len(clients)} concurrent reads"
+    finally:
+        for client in clients:
+            client.close()

@@ -9,9 +9,17 @@ if the answer kept under the same key (the caller's store and the full URL) was 
 sends it. Otherwise the request goes on to the application with the caller and the version attached, so
 neither the admission (and its rate limit) nor the version read is done twice. Only routes that use
 ``deps.cached_read`` ever keep an answer, so no route list is repeated here.
+
+Reads of one store's version are shared (``VersionReads``): under load, the requests that arrive while a
+read is in flight wait for the next one, which starts when that read ends and serves them all. Each
+request still gets a version read that began after it arrived, so a commit acknowledged before the
+request is seen, and a store polled by many clients costs a round trip per round, not per request.
 """
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
 
 from anyio import to_thread
 from starlette.datastructures import URL
@@ -32,11 +40,52 @@ def read_cache_key(store_id: int, url: URL) -> CacheKey:
     return store_id, str(url)
 
 
+class VersionReads:
+    """A store's data version, read in the thread pool, one read per store at a time for all who wait."""
+
+    def __init__(self, read: Callable[[int], int]) -> None:
+        self._read = read
+        self._next: dict[int, asyncio.Future[int]] = {}  # the read not started yet, per store
+        self._reading: dict[int, asyncio.Task[None]] = {}  # the reading task per store (held: the loop
+        # keeps only weak references to tasks)
+
+    async def version(self, store_id: int) -> int:
+        round_ = self._next.get(store_id)
+        if round_ is None:
+            loop = asyncio.get_running_loop()
+            round_ = self._next[store_id] = loop.create_future()
+            # Retrieved here too, so an error whose waiters all went away is not reported as unretrieved.
+            round_.add_done_callback(_retrieve)
+            if store_id not in self._reading:
+                self._reading[store_id] = loop.create_task(self._rounds(store_id))
+        # Shielded: a request that goes away must not cancel the read the others wait for.
+        return await asyncio.shield(round_)
+
+    async def _rounds(self, store_id: int) -> None:
+        """Read for whoever waits, again and again until nobody does."""
+        try:
+            while (round_ := self._next.pop(store_id, None)) is not None:
+                try:
+                    version = await to_thread.run_sync(self._read, store_id)
+                except Exception as exc:  # each waiter handles it (Unavailable: the app answers 503)
+                    round_.set_exception(exc)
+                else:
+                    round_.set_result(version)
+        finally:
+            del self._reading[store_id]
+
+
+def _retrieve(future: asyncio.Future[int]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class CachedReads:
     def __init__(self, app: ASGIApp, access: PromotionAccess, cache: ReadCache) -> None:
         self.app = app
         self.access = access
         self.cache = cache
+        self.versions = VersionReads(cache.version)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._kept(scope) if self._may_be_kept(scope) else None
@@ -67,7 +116,7 @@ class CachedReads:
         if not self.cache.holds(key):
             return None
         try:
-            version = await to_thread.run_sync(self.cache.version, caller.store_id)
+            version = await self.versions.version(caller.store_id)
         except Unavailable:
             return None  # the application tries again and answers 503 itself
         scope[VERSION] = version
