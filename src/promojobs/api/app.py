@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(container.registry.beat)
     container.registry.start()
     stop_metrics = serve_metrics_port(container)
+    _settle_the_garbage_collector()
     try:
         with embedded_worker(container):
             yield
@@ -61,3 +63,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(container.registry.stop)
         stop_metrics()
         container.database.dispose()
+
+
+def _settle_the_garbage_collector() -> None:
+    """Keep the collector's pauses out of request latency: what start-up made (modules, routes, the
+    container) lives as long as the process, so it is moved out of the collector's reach, and the young
+    generation is collected every 20,000 new containers instead of 700 (a request makes a few hundred, and
+    each collection of the old generations walked every object of the process)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
