@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -94,18 +95,17 @@ def test_concurrent_reads_of_one_store__share_its_version_reads(
             assert api.add_codes(promotion, f"SHARED-{added}").status_code == 201
             for client in clients:  # connected, and the answer kept under the new version
                 assert client.get(url).json()["meta"]["results"]["total"] == added + 1
-            start = threading.Barrier(len(clients))
-
-            def poll(client: httpx.Client) -> int:
-                start.wait()
-                return int(client.get(url).json()["meta"]["results"]["total"])
-
             distant_pg.proxy.reset_counts()
             with ThreadPoolExecutor(len(clients)) as pool:
-                totals = list(pool.map(poll, clients))
+                totals = list(pool.map(partial(_poll, threading.Barrier(len(clients)), url), clients))
             trips = distant_pg.proxy.round_trips
             assert totals == [added + 1] * len(clients)
             assert trips <= len(clients) // 4, f"{trips} round trips for {len(clients)} concurrent reads"
     finally:
         for client in clients:
             client.close()
+
+
+def _poll(start: threading.Barrier, url: str, client: httpx.Client) -> int:
+    start.wait()  # all at once
+    return int(client.get(url).json()["meta"]["results"]["total"])
