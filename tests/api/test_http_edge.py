@@ -8,6 +8,7 @@ closed connection) with a generous deadline, never for a fixed time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import select
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -200,7 +201,7 @@ def test_each_answer_is_one_write__head_and_body_together(
     made = EdgeProtocol.connection_made
 
     def counted(self: EdgeProtocol, transport: Any) -> None:
-        made(self, _CountedWrites(transport, writes))
+        made(self, cast(asyncio.Transport, _CountedWrites(transport, writes)))
 
     monkeypatch.setattr(EdgeProtocol, "connection_made", counted)
     server = edge()
