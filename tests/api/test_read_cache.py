@@ -4,6 +4,7 @@ worker, or another process writing to the same database: the very next read sees
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -166,3 +167,62 @@ def test_rate_limit__applies_to_kept_answers(make_server: MakeServer) -> None:
     statuses = [api.http.get("/v2/promotions").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     assert server.container.read_cache.hits >= 2
+
+
+class _Calls:
+    """A spy that counts the calls of a real method and makes them."""
+
+    def __init__(self, method: Callable[..., Any]) -> None:
+        self.method = method
+        self.count = 0
+
+    def __call__(self, *args: Any) -> Any:
+        self.count += 1
+        return self.method(*args)
+
+
+def test_busy_token__confirmed_ahead_of_time__its_requests_never_wait_for_the_lookup(
+    make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token trusted for 0.4 s and used without a pause for 2 s: a background confirmation in the second
+    half of each trust renews it, so after the first request no request looks the token up itself (without
+    that, one would at every lapse, and a busy list's p99 was made of those)."""
+    server = make_server(embedded_worker=False, token_cache_seconds=0.4)
+    access, auth = server.container.access, server.container.auth
+    looked_up, confirmed = _Calls(access.admit), _Calls(auth.refresh)
+    monkeypatch.setattr(access, "admit", looked_up)
+    monkeypatch.setattr(auth, "refresh", confirmed)
+    api = server.api()
+    promotion = api.create_promotion()
+    for path in (f"/v2/promotions/{promotion}/jobs", "/v2/promotions"):  # kept answers, then routed reads
+        ends = time.monotonic() + 1.0
+        while time.monotonic() < ends:
+            assert api.http.get(path).status_code == 200
+        api.create_promotion()  # the next path's answers are not kept yet
+    assert looked_up.count <= 1, f"{looked_up.count} requests looked their token up"
+    assert confirmed.count >= 3
+
+
+def test_token_revoked_by_another_process__refused_within_its_trust_though_confirmed_ahead(
+    make_server: MakeServer, other_process: Database
+) -> None:
+    """Confirming ahead never stretches the trust: a revocation committed elsewhere is seen by every
+    request that starts more than the trust (0.4 s) after it."""
+    server = make_server(embedded_worker=False, token_cache_seconds=0.4)
+    client = server.container.auth.create_client("store-a")
+    grant = server.container.auth.issue_token("client_credentials", client.client_id, client.client_secret)
+    http = server.http(grant.access_token)
+    for _ in range(20):
+        assert http.get("/v2/promotions").status_code == 200
+    with other_process.write() as conn:
+        conn.execute(
+            text("UPDATE clients SET revoked_at = 1 WHERE client_id = :id"), {"id": client.client_id}
+        )
+    revoked = time.monotonic()
+    while True:
+        sent = time.monotonic()
+        status = http.get("/v2/promotions").status_code
+        if status == 401:
+            break
+        assert status == 200
+        assert sent - revoked < 0.4, "admitted from a confirmation older than its trust"

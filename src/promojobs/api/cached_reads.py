@@ -19,6 +19,7 @@ request is seen, and a store polled by many clients costs a round trip per round
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from anyio import to_thread
@@ -26,7 +27,7 @@ from starlette.datastructures import URL
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from promojobs.domain.errors import PromojobsError, Unavailable
-from promojobs.services.auth import PromotionAccess
+from promojobs.services.auth import Principal, PromotionAccess
 from promojobs.services.read_cache import CacheKey, ReadCache
 
 ADMITTED = "promojobs.admitted"  # the scope entry holding the caller admitted here
@@ -80,6 +81,28 @@ def _retrieve(future: asyncio.Future[int]) -> None:
         future.exception()
 
 
+_confirmations: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references to tasks
+
+
+def remembered(access: PromotionAccess, authorization: str | None) -> Principal | None:
+    """``access.remembered`` for async code, which also has a busy token confirmed with the database in the
+    background before its entry lapses (services/token_cache.py), so its callers never pay the lookup."""
+    caller = access.remembered(authorization)
+    if caller is not None:
+        token = access.refresh_due(authorization)
+        if token is not None:
+            task = asyncio.get_running_loop().create_task(_confirm(access, token))
+            _confirmations.add(task)
+            task.add_done_callback(_confirmations.discard)
+    return caller
+
+
+async def _confirm(access: PromotionAccess, token: str) -> None:
+    # A failure forgets the entry: the next request looks the token up itself and answers for it.
+    with contextlib.suppress(Exception):
+        await to_thread.run_sync(access.auth.refresh, token)
+
+
 class CachedReads:
     def __init__(self, app: ASGIApp, access: PromotionAccess, cache: ReadCache) -> None:
         self.app = app
@@ -106,7 +129,7 @@ class CachedReads:
 
     async def _kept(self, scope: Scope) -> bytes | None:
         try:
-            caller = self.access.remembered(_authorization(scope))
+            caller = remembered(self.access, _authorization(scope))
         except PromojobsError:
             return None  # refused: the application answers with the error
         if caller is None:

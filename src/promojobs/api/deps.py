@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from promojobs.api.cached_reads import ADMITTED, VERSION, read_cache_key
+from promojobs.api.cached_reads import ADMITTED, VERSION, read_cache_key, remembered
 from promojobs.api.urls import public_root
 from promojobs.bootstrap import Container
 from promojobs.domain.errors import ValidationFailed
@@ -50,7 +50,7 @@ async def promotion_principal(
     if admitted is not None:
         return admitted
     header = request.headers.get("authorization")
-    principal = container.access.remembered(header)
+    principal = remembered(container.access, header)
     if principal is None:
         principal = await run_in_threadpool(container.access.admit, header)
     return principal

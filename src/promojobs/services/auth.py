@@ -143,15 +143,34 @@ class AuthService:
         """The caller of a token validated in the last few seconds, from memory only; else ``None``."""
         return self._recent.get(hash_token(token), now_us())
 
+    def refresh_due(self, token: str) -> bool:
+        """Whether ``refresh`` should confirm this recently seen token now (true once per confirmation)."""
+        return self._recent.refresh_due(hash_token(token), now_us())
+
+    def refresh(self, token: str) -> None:
+        """Confirm a recently seen token with the database ahead of its entry's lapse, or forget it if it is
+        no longer live (revoked, expired). Blocking."""
+        key = hash_token(token)
+        try:
+            self._look_up(key, now_us())
+        except Exception:
+            self._recent.forget(key)  # the next request asks the database itself, and answers for it
+            raise
+
     def authenticate(self, token: str) -> Principal:
         key = hash_token(token)
         now = now_us()
         cached = self._recent.get(key, now)
         if cached is not None:
             return cached
+        return self._look_up(key, now)
+
+    def _look_up(self, key: str, now: int) -> Principal:
+        """The token's caller from the database, trusted from ``now`` (taken before the query)."""
         with self.database.read() as conn:
             record = auth_store.find_live_token(conn, key, now)
         if record is None:
+            self._recent.forget(key)
             raise Unauthorized()
         principal = Principal(record.client_id, record.store_id, record.grant_type, record.expires_at)
         self._recent.put(key, principal, record.client_id, now, record.expires_at)
@@ -186,6 +205,11 @@ class PromotionAccess:
         the event loop); ``None`` when only the database can tell. Raises as ``admit`` does."""
         principal = self.auth.recently_seen(bearer_token(authorization))
         return None if principal is None else self._admitted(principal)
+
+    def refresh_due(self, authorization: str | None) -> str | None:
+        """The token to confirm ahead of time (``auth.refresh``), if this admitted caller's is due."""
+        token = bearer_token(authorization)
+        return token if self.auth.refresh_due(token) else None
 
     def admit(self, authorization: str | None) -> Principal:
         """The admitted caller; may look the token up in the database (blocking: off the event loop)."""
