@@ -374,8 +374,10 @@ def _how_to_get(example: Example) -> str:
     parts = [f"`{name}={value}`" for name, value in example.query.items()]
     if example.unknown:
         parts.append(f"`{example.unknown}` names nothing in the caller's store")
-    if example.anonymous:
+    if example.grant == "none":
         parts.append("no `Authorization` header")
+    elif example.grant == "implicit":
+        parts.append("a token of grant type `implicit`")
     if example.job:
         parts.append(f"the job is {example.job}")
     return "; ".join(parts)

@@ -23,6 +23,7 @@ from promojobs.services.jobs import MAX_JOB_NAME_CHARS
 Endpoint = Callable[..., Any]
 JsonObject = dict[str, Any]
 JobState = Literal["pending", "completed"]
+Grant = Literal["client_credentials", "implicit", "none"]
 
 # Placeholders, replaced by the test with the ids of the objects it creates.
 PROMOTION_ID = "8f2e6a1c-4b3d-4e5f-9a7b-1c2d3e4f5a6b"
@@ -50,8 +51,8 @@ class Example:
     """One exchange: the answer (``status``, ``body``; ``None`` for 204, CSV text for the file) and what
     gets it. ``request`` is the body sent (for an error, the operation's first success request when
     ``None``); ``query`` the query parameters; ``unknown`` a path parameter naming nothing in the store;
-    ``anonymous`` no bearer token; ``job`` the state of the promotion's one job (the one ``job_id``
-    names; ``None``: the promotion has no job)."""
+    ``grant`` the grant type of the bearer token sent (``"none"``: no ``Authorization`` header);
+    ``job`` the state of the promotion's one job (the one ``job_id`` names; ``None``: no job)."""
 
     summary: str
     status: int
@@ -59,7 +60,7 @@ class Example:
     request: JsonObject | None = None
     query: Mapping[str, str] = field(default_factory=dict)
     unknown: str | None = None
-    anonymous: bool = False
+    grant: Grant = "client_credentials"
     job: JobState | None = None
 
 
@@ -104,8 +105,16 @@ UNAUTHORIZED = Example(
     "No bearer token (or an expired or revoked one)",
     401,
     _error(401, "Unable to validate access token", "Unable to validate access token"),
-    anonymous=True,
+    grant="none",
 )
+STOREFRONT_FORBIDDEN = Example(
+    "An implicit (storefront) token",
+    403,
+    _error(403, "Forbidden", "You do not have permission to access this resource."),
+    grant="implicit",
+)
+# Every promotion route answers both.
+SECURED = (UNAUTHORIZED, STOREFRONT_FORBIDDEN)
 PROMOTION_NOT_FOUND = Example(
     "No such promotion in the caller's store",
     404,
@@ -270,7 +279,7 @@ _LIST_PROMOTIONS = OperationDoc(
             _error(400, "Bad Request", "Could not parse the supplied filter"),
             query={"filter": "eq(name,Summer"},
         ),
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _CREATE_PROMOTION = OperationDoc(
@@ -295,13 +304,13 @@ _CREATE_PROMOTION = OperationDoc(
             },
             request={"data": {"type": "promotion", "promotion_type": "fixed_discount"}},
         ),
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _GET_PROMOTION = OperationDoc(
     "One promotion of the caller's store. Another store's promotion is 404, exactly as one that does not "
     "exist.",
-    (Example("The promotion", 200, {"data": PROMOTION}), PROMOTION_NOT_FOUND, UNAUTHORIZED),
+    (Example("The promotion", 200, {"data": PROMOTION}), PROMOTION_NOT_FOUND, *SECURED),
 )
 _UPDATE_PROMOTION = OperationDoc(
     "Change the fields given; the others keep their values. `data.id` must equal the path id; "
@@ -320,12 +329,12 @@ _UPDATE_PROMOTION = OperationDoc(
             request={"data": {"type": "promotion", "id": PROMOTION_ID, "enabled": "yes"}},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _DELETE_PROMOTION = OperationDoc(
     "Delete the promotion with its codes, its jobs and their export files. Nothing is sent back.",
-    (Example("Deleted", 204, None), PROMOTION_NOT_FOUND, UNAUTHORIZED),
+    (Example("Deleted", 204, None), PROMOTION_NOT_FOUND, *SECURED),
 )
 # ``add_codes`` answers the promotion, as Elastic Path does.
 _ADD_CODES = OperationDoc(
@@ -353,7 +362,7 @@ _ADD_CODES = OperationDoc(
             request={"data": {"type": "promotion_codes", "codes": [{"code": "SUMMER-10"}]}},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _LIST_CODES = OperationDoc(
@@ -373,7 +382,7 @@ _LIST_CODES = OperationDoc(
             query={"filter": "eq(staus,completed)"},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _DELETE_CODES = OperationDoc(
@@ -398,12 +407,12 @@ _DELETE_CODES = OperationDoc(
             request={"data": {"type": "promotion_codes", "codes": []}},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _DELETE_CODE = OperationDoc(
     "Delete one code of the promotion, named in the path (case-insensitively). Nothing is sent back.",
-    (Example("Deleted", 204, None), CODE_NOT_FOUND, PROMOTION_NOT_FOUND, UNAUTHORIZED),
+    (Example("Deleted", 204, None), CODE_NOT_FOUND, PROMOTION_NOT_FOUND, *SECURED),
 )
 _LIST_JOBS = OperationDoc(
     "The promotion's jobs, newest first. `filter` takes `eq(job_type,code_generate|code_export)` and "
@@ -412,7 +421,7 @@ _LIST_JOBS = OperationDoc(
         Example("The promotion's jobs", 200, _list(_JOBS, [COMPLETED_EXPORT]), job="completed"),
         _job_status_filter(),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _CREATE_JOB = OperationDoc(
@@ -453,7 +462,7 @@ _CREATE_JOB = OperationDoc(
         ),
         TOO_MANY_JOBS,
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _GET_JOB = OperationDoc(
@@ -462,7 +471,7 @@ _GET_JOB = OperationDoc(
     (
         Example("A completed export", 200, {"data": COMPLETED_EXPORT}, job="completed"),
         JOB_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _CANCEL_JOB = OperationDoc(
@@ -489,13 +498,13 @@ _CANCEL_JOB = OperationDoc(
             job="completed",
         ),
         JOB_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _GET_EXPORT_FILE = OperationDoc(
     'A signed, expiring link to the CSV of a completed `code_export` job (bare `{"href"}`, not wrapped '
     "in `data`, as Elastic Path answers). Fetching the link needs no token.",
-    (Example("The link", 200, FILE_LINK, job="completed"), NO_FILE, JOB_NOT_FOUND, UNAUTHORIZED),
+    (Example("The link", 200, FILE_LINK, job="completed"), NO_FILE, JOB_NOT_FOUND, *SECURED),
 )
 
 # ---- rule promotions ----
@@ -607,7 +616,7 @@ _LIST_RULE_PROMOTIONS = OperationDoc(
             _error(400, "Bad Request", "enabled must be true or false", "filter"),
             query={"filter": "eq(enabled,maybe)"},
         ),
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _CREATE_RULE_PROMOTION = OperationDoc(
@@ -642,12 +651,12 @@ _CREATE_RULE_PROMOTION = OperationDoc(
                 }
             },
         ),
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _GET_RULE_PROMOTION = OperationDoc(
     "One rule promotion of the caller's store; another store's is 404, as one that does not exist.",
-    (Example("The rule promotion", 200, {"data": RULE_PROMOTION}), PROMOTION_NOT_FOUND, UNAUTHORIZED),
+    (Example("The rule promotion", 200, {"data": RULE_PROMOTION}), PROMOTION_NOT_FOUND, *SECURED),
 )
 _UPDATE_RULE_PROMOTION = OperationDoc(
     "Change the fields given; the others keep their values. A `rule_set` given replaces the whole rule "
@@ -673,12 +682,12 @@ _UPDATE_RULE_PROMOTION = OperationDoc(
             request={"data": {"type": "rule_promotion", "id": RULE_PROMOTION_ID, "stackable": "no"}},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _DELETE_RULE_PROMOTION = OperationDoc(
     "Delete the rule promotion with its codes, its jobs and their export files. Nothing is sent back.",
-    (Example("Deleted", 204, None), PROMOTION_NOT_FOUND, UNAUTHORIZED),
+    (Example("Deleted", 204, None), PROMOTION_NOT_FOUND, *SECURED),
 )
 _ADD_RULE_CODES = OperationDoc(
     "Add codes by hand, with per-shopper limits (`max_uses_per_shopper`) and `is_for_new_shopper`. "
@@ -698,7 +707,7 @@ _ADD_RULE_CODES = OperationDoc(
             request={"data": {"type": "promotion_codes", "codes": [{"code": "spring2026"}]}},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _LIST_RULE_CODES = OperationDoc(
@@ -720,7 +729,7 @@ _LIST_RULE_CODES = OperationDoc(
             query={"sort": "uses"},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _DELETE_RULE_CODES = OperationDoc(
@@ -734,12 +743,12 @@ _DELETE_RULE_CODES = OperationDoc(
             request={"data": {"type": "promotion_codes", "codes": [{"code": "spring2026"}]}},
         ),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _DELETE_RULE_CODE = OperationDoc(
     "Delete one code by its `id` (from the answer of adding it or from the list). Nothing is sent back.",
-    (Example("Deleted", 204, None), RULE_CODE_NOT_FOUND, PROMOTION_NOT_FOUND, UNAUTHORIZED),
+    (Example("Deleted", 204, None), RULE_CODE_NOT_FOUND, PROMOTION_NOT_FOUND, *SECURED),
 )
 _LIST_RULE_JOBS = OperationDoc(
     "The rule promotion's jobs, newest first; `filter` as for standard promotions' jobs.",
@@ -747,7 +756,7 @@ _LIST_RULE_JOBS = OperationDoc(
         Example("The promotion's jobs", 200, _list(_RULE_JOBS, [RULE_COMPLETED_EXPORT]), job="completed"),
         _job_status_filter(),
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _CREATE_RULE_JOB = OperationDoc(
@@ -772,7 +781,7 @@ _CREATE_RULE_JOB = OperationDoc(
         ),
         TOO_MANY_JOBS,
         PROMOTION_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _GET_RULE_JOB = OperationDoc(
@@ -780,7 +789,7 @@ _GET_RULE_JOB = OperationDoc(
     (
         Example("A completed export", 200, {"data": RULE_COMPLETED_EXPORT}, job="completed"),
         JOB_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _CANCEL_RULE_JOB = OperationDoc(
@@ -806,12 +815,12 @@ _CANCEL_RULE_JOB = OperationDoc(
             job="completed",
         ),
         JOB_NOT_FOUND,
-        UNAUTHORIZED,
+        *SECURED,
     ),
 )
 _GET_RULE_EXPORT_FILE = OperationDoc(
     'A signed, expiring link to the CSV of a completed `code_export` job (bare `{"href"}`).',
-    (Example("The link", 200, FILE_LINK, job="completed"), NO_FILE, JOB_NOT_FOUND, UNAUTHORIZED),
+    (Example("The link", 200, FILE_LINK, job="completed"), NO_FILE, JOB_NOT_FOUND, *SECURED),
 )
 
 # ---- tokens, downloads, health ----
