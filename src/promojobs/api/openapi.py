@@ -3,8 +3,9 @@
 FastAPI documents a 422 "HTTPValidationError" that promojobs never sends (validation errors are 400 with
 the Elastic Path body), no other error, none of the query parameters the routes read themselves
 (page[limit], page[offset], filter, the download link's expires and signature), and no links between
-operations. ``install`` serves FastAPI's document completed with all of that, built once, when
-/openapi.json is first asked for; the schemathesis runs in tests/fuzz check the server against it.
+operations, nor what each operation does and example exchanges (``api.operation_docs``). ``install``
+serves FastAPI's document completed with all of that, built once, when /openapi.json is first asked for;
+the schemathesis runs in tests/fuzz check the server against it.
 
 The tables below name operations by their route functions: paths and operation ids come from the app's
 routes, so a route moved or renamed cannot leave its documentation behind.
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
+from promojobs.api.operation_docs import OPERATION_DOCS, Example, OperationDoc
 from promojobs.api.responses import ErrorResponse
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, rule_promotions, tokens
 from promojobs.api.schemas import CODE_PATTERN
@@ -334,6 +336,9 @@ def _complete_operation(
         responses["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     if endpoint is tokens.access_token:
         _document_token_form(operation, components)
+    doc = OPERATION_DOCS.get(endpoint)
+    if doc is not None:
+        _document_examples(operation, doc)
     for code, documented in responses.items():
         links = LINKS.get((endpoint, code))
         if links:
@@ -341,6 +346,46 @@ def _complete_operation(
                 name: _link(operation_ids[target], link_parameters, body)
                 for name, (target, link_parameters, body) in links.items()
             }
+
+
+def _document_examples(operation: dict[str, Any], doc: OperationDoc) -> None:
+    """The operation's description, its success requests as the request body's examples, and every
+    example answer under its status."""
+    operation["description"] = doc.description
+    requests = {
+        _example_key(example): {"summary": example.summary, "value": copy.deepcopy(example.request)}
+        for example in doc.successes
+        if example.request is not None
+    }
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        if requests:
+            media["examples"] = copy.deepcopy(requests)
+    for example in doc.examples:
+        content = operation["responses"].get(str(example.status), {}).get("content", {})
+        for media in content.values():
+            shown: dict[str, Any] = {"summary": example.summary, "value": copy.deepcopy(example.body)}
+            how = _how_to_get(example)
+            if how:
+                shown["description"] = how
+            media.setdefault("examples", {})[_example_key(example)] = shown
+
+
+def _how_to_get(example: Example) -> str:
+    parts = [f"`{name}={value}`" for name, value in example.query.items()]
+    if example.unknown:
+        parts.append(f"`{example.unknown}` names nothing in the caller's store")
+    if example.grant == "none":
+        parts.append("no `Authorization` header")
+    elif example.grant == "implicit":
+        parts.append("a token of grant type `implicit`")
+    if example.job:
+        parts.append(f"the job is {example.job}")
+    return "; ".join(parts)
+
+
+def _example_key(example: Example) -> str:
+    words = "".join(char if char.isalnum() else " " for char in example.summary).split()
+    return f"{example.status}-" + "-".join(word.lower() for word in words[:6])
 
 
 def _error_response(status: int) -> dict[str, Any]:

@@ -6,25 +6,23 @@ Strict like the standard ones (``api.schemas``); the rule set is a free-form obj
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from promojobs.api.schemas import (
     BIG_INT,
-    CODE_PATTERN,
+    CODE_LIMITS,
+    JOB_NAME_LIMITS,
     MAX_CODES_PER_REQUEST,
     MAX_TEXT,
-    NO_CONTROL_CHARACTERS,
+    USER_LIMITS,
     JobParameters,
     JobTypeName,
     JsonObject,
     Strict,
     Text,
 )
-from promojobs.domain.codes import MAX_CODE_CHARS
-from promojobs.services.codes import MAX_USER_CHARS
-from promojobs.services.jobs import MAX_JOB_NAME_CHARS
 
 RuleConsumeUnit = Literal["per_application", "per_checkout"]
 
@@ -54,30 +52,7 @@ class RulePromotionUpdate(RulePromotionFields):
     id: str | None = Field(default=None, max_length=64)
 
 
-_EXAMPLE_RULE_SET: dict[str, Any] = {
-    "rules": {"strategy": "cart_total", "operator": "gte", "args": [1000]},
-    "actions": [{"strategy": "cart_discount", "args": ["percent", 10]}],
-}
-
-
 class RulePromotionCreateRequest(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "data": {
-                        "type": "rule_promotion",
-                        "name": "10% off over 10",
-                        "enabled": True,
-                        "start": "2026-01-01",
-                        "end": "2030-01-01",
-                        "rule_set": _EXAMPLE_RULE_SET,
-                    }
-                }
-            ]
-        }
-    )
-
     data: RulePromotionCreate
 
 
@@ -91,17 +66,9 @@ class MaxUsesPerShopper(Strict):
 
 
 class RuleCodeIn(Strict):
-    code: str = Field(
-        max_length=200,
-        json_schema_extra={"minLength": 1, "maxLength": MAX_CODE_CHARS, "pattern": CODE_PATTERN},
-        examples=["spring2024"],
-    )
+    code: str = Field(max_length=200, json_schema_extra=CODE_LIMITS, examples=["spring2024"])
     uses: int | None = Field(default=None, ge=0, le=BIG_INT)
-    user: Text | None = Field(
-        default=None,
-        max_length=1000,
-        json_schema_extra={"maxLength": MAX_USER_CHARS, "pattern": NO_CONTROL_CHARACTERS},
-    )
+    user: Text | None = Field(default=None, max_length=1000, json_schema_extra=USER_LIMITS)
     consume_unit: RuleConsumeUnit = "per_checkout"
     max_uses_per_shopper: MaxUsesPerShopper | None = None
     is_for_new_shopper: bool | None = None
@@ -119,9 +86,7 @@ class RuleCodesAddRequest(Strict):
 class RuleJobCreate(Strict):
     type: Literal["promotion_job"]
     job_type: JobTypeName
-    name: Text | None = Field(
-        default=None, max_length=1000, json_schema_extra={"maxLength": MAX_JOB_NAME_CHARS}
-    )
+    name: Text | None = Field(default=None, max_length=1000, json_schema_extra=JOB_NAME_LIMITS)
     parameters: JobParameters | None = Field(
         default=None,
         description="For code_generate: number_of_codes, max_uses_per_code, consume_unit "

@@ -8,6 +8,7 @@ the rest of the OpenAPI document: ``api.openapi``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -84,6 +85,20 @@ def _job_parameters(value: dict[str, Any]) -> dict[str, Any]:
     return _storable_json(value, leaves=False)
 
 
+def checked_by_service(**limits: int | str) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` of a text field that the service checks with its own message (``source``
+    pointing at it): the model's ``max_length`` is only a loose bound before the service sees the value,
+    so the document states the service's limits alone, on the string itself (for an optional field, on
+    its string branch), and never a second maximum beside them."""
+
+    def state(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "string":
+                branch.update(limits)
+
+    return state
+
+
 Text = Annotated[str, AfterValidator(_storable_text)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 JobParameters = Annotated[dict[str, Any], AfterValidator(_job_parameters)]
@@ -124,26 +139,6 @@ class PromotionUpdate(PromotionFields):
 
 
 class PromotionCreateRequest(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "data": {
-                        "type": "promotion",
-                        "name": "Summer",
-                        "description": "10 off",
-                        "enabled": True,
-                        "automatic": False,
-                        "promotion_type": "fixed_discount",
-                        "schema": {"currencies": [{"currency": "USD", "amount": 1000}]},
-                        "start": "2026-01-01",
-                        "end": "2030-01-01",
-                    }
-                }
-            ]
-        }
-    )
-
     data: PromotionCreate
 
 
@@ -155,20 +150,15 @@ class PromotionUpdateRequest(Strict):
 # fuzzers send what the service really takes. See docs/compatibility.md ("Code characters").
 CODE_PATTERN = "^[A-Za-z0-9_.$@-]*$"
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f]*$"
+CODE_LIMITS = checked_by_service(minLength=1, maxLength=MAX_CODE_CHARS, pattern=CODE_PATTERN)
+USER_LIMITS = checked_by_service(maxLength=MAX_USER_CHARS, pattern=NO_CONTROL_CHARACTERS)
+JOB_NAME_LIMITS = checked_by_service(maxLength=MAX_JOB_NAME_CHARS)
 
 
 class CodeIn(Strict):
-    code: str = Field(
-        max_length=200,
-        json_schema_extra={"minLength": 1, "maxLength": MAX_CODE_CHARS, "pattern": CODE_PATTERN},
-        examples=["SUMMER-10"],
-    )
+    code: str = Field(max_length=200, json_schema_extra=CODE_LIMITS, examples=["SUMMER-10"])
     uses: int | None = Field(default=None, ge=0, le=BIG_INT)
-    user: Text | None = Field(
-        default=None,
-        max_length=1000,
-        json_schema_extra={"maxLength": MAX_USER_CHARS, "pattern": NO_CONTROL_CHARACTERS},
-    )
+    user: Text | None = Field(default=None, max_length=1000, json_schema_extra=USER_LIMITS)
     consume_unit: ConsumeUnitName = "per_cart"
 
 
@@ -187,29 +177,10 @@ class CodesDelete(Strict):
 
 
 class CodesAddRequest(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "data": {
-                        "type": "promotion_codes",
-                        "codes": [{"code": "SUMMER-10", "uses": 5, "consume_unit": "per_cart"}],
-                    }
-                }
-            ]
-        }
-    )
-
     data: CodesAdd
 
 
 class CodesDeleteRequest(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"data": {"type": "promotion_codes", "codes": [{"code": "SUMMER-10"}]}}]
-        }
-    )
-
     data: CodesDelete
 
 
@@ -228,35 +199,11 @@ class GenerateParameters(Strict):
 class JobCreate(Strict):
     type: Literal["promotion_job"]
     job_type: JobTypeName
-    name: Text | None = Field(
-        default=None, max_length=1000, json_schema_extra={"maxLength": MAX_JOB_NAME_CHARS}
-    )
+    name: Text | None = Field(default=None, max_length=1000, json_schema_extra=JOB_NAME_LIMITS)
     parameters: JobParameters | None = Field(
         default=None, description="For code_generate: see GenerateParameters. code_export takes none."
     )
 
 
 class JobCreateRequest(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "data": {
-                        "type": "promotion_job",
-                        "job_type": "code_generate",
-                        "name": "Summer codes",
-                        "parameters": {
-                            "number_of_codes": 10,
-                            "max_uses_per_code": 1,
-                            "consume_unit": "per_cart",
-                            "code_prefix": "Summer-",
-                            "code_length": 8,
-                        },
-                    }
-                },
-                {"data": {"type": "promotion_job", "job_type": "code_export", "name": "Export"}},
-            ]
-        }
-    )
-
     data: JobCreate
