@@ -63,6 +63,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(container.registry.stop)
         stop_metrics()
         container.database.dispose()
+        gc.unfreeze()  # (a process that serves again, as the tests do, must not keep this one's objects)
 
 
 def _settle_the_garbage_collector() -> None:
