@@ -54,9 +54,9 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 
 ## Benchmarks against the raw database baseline, written to docs/performance.md (bench: < 10 min, both
-## backends; bench-quick: < 2 min). They need wrk and GNU time (installed here if missing) and PostgreSQL.
-BENCH_TOOLS = command -v wrk >/dev/null && test -x /usr/bin/time || \
-	(apt-get update -qq && apt-get install -y -qq wrk time >/dev/null)
+## backends; bench-quick: < 2 min). They need wrk, curl and GNU time (installed here if missing) and PostgreSQL.
+BENCH_TOOLS = command -v wrk >/dev/null && command -v curl >/dev/null && test -x /usr/bin/time || \
+	(apt-get update -qq && apt-get install -y -qq wrk time curl >/dev/null)
 BENCH_PG = pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null || \
 	(pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql | tail -1)" main start && sleep 2) || true
 ## With the database BENCH_DISTANT_MS ms away (each direction) for the "database a network hop away" rows.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -119,18 +120,15 @@ class Client:
         job = self.wait(promotion, job_id, poll)
         return time.perf_counter() - started, job
 
-    def download_export(self, promotion: str, job_id: str, out: Path) -> tuple[int, int]:
-        """Fetch the signed link and download the file through it; return (bytes, lines)."""
+    def download_export(self, promotion: str, job_id: str, out: Path) -> int:
+        """Fetch the signed link and download the file through it with curl; return its size in bytes.
+
+        curl, not httpx: the client's own cost must not be in the measurement (httpx spends ~0.15 s on a
+        70 MB body that curl takes in ~0.03 s), as the tool baselines are native programs too."""
         href = str(self._ok(self.http.get(f"{self._promotion(promotion)}/jobs/{job_id}/file"))["href"])
-        size = lines = 0
-        with httpx.stream("GET", href, timeout=600) as response, out.open("wb") as handle:
-            if response.status_code != 200:
-                raise RuntimeError(f"download: {response.status_code}")
-            for chunk in response.iter_bytes(1 << 20):
-                handle.write(chunk)
-                size += len(chunk)
-                lines += chunk.count(b"\n")
-        return size, lines
+        argv = ["curl", "-sS", "--fail", "-o", str(out), href]
+        subprocess.run(argv, check=True, timeout=600)
+        return out.stat().st_size
 
     def add_codes(self, promotion: str, codes: list[str]) -> float:
         body = {"data": {"type": "promotion_codes", "codes": [{"code": code} for code in codes]}}
