@@ -21,7 +21,15 @@ from promojobs.api.cached_reads import ADMITTED, VERSION, read_cache_key, rememb
 from promojobs.api.urls import public_root
 from promojobs.bootstrap import Container
 from promojobs.domain.errors import ValidationFailed
-from promojobs.domain.pagination import PageCursors, PageKeys, PageRequest, page_links, page_meta, parse_page
+from promojobs.domain.pagination import (
+    ListingKey,
+    PageCursors,
+    PageKeys,
+    PageRequest,
+    page_links,
+    page_meta,
+    parse_page,
+)
 from promojobs.services.auth import Principal
 
 T = TypeVar("T")
@@ -79,9 +87,13 @@ def page_of(request: Request, cursors: PageCursors, scope: str) -> PageRequest:
     return cursors.decode(scope, cursor_raw, limit_raw)
 
 
-def cursor_scope(request: Request, caller: Principal, raw_filter: str | None) -> str:
-    """What a cursor is valid for: this store's list at this path with this filter, nothing else."""
-    return f"{caller.store_id}\n{request.url.path}\n{raw_filter or ''}"
+def cursor_scope(
+    request: Request, caller: Principal, raw_filter: str | None, options: Sequence[tuple[str, str]] = ()
+) -> str:
+    """What a cursor is valid for: this store's list at this path with this filter and these options (a
+    ``sort``: another order has other keys), nothing else."""
+    chosen = "".join(f"\n{name}={value}" for name, value in options)
+    return f"{caller.store_id}\n{request.url.path}\n{raw_filter or ''}{chosen}"
 
 
 def base_url(request: Request, container: Container) -> str:
@@ -114,24 +126,26 @@ def cached_list(
     container: Container,
     fetch: Callable[[PageRequest, str | None], tuple[Sequence[T], int]],
     render: Callable[[T], dict[str, Any]],
-    key: Callable[[T], tuple[int, ...]] | None = None,
+    key: Callable[[T], ListingKey] | None = None,
+    options: Sequence[tuple[str, str]] = (),
 ) -> Response:
     """A list route: page and filter from the query, ``fetch`` them, render each record, links and meta.
 
-    With ``key`` (the record's listing key, integers in the list's order on an index) the list seeks:
-    ``fetch`` takes pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead
-    of None."""
+    With ``key`` (the record's listing key, in the list's order on an index) the list seeks: ``fetch``
+    takes pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead of None.
+    ``options`` (name, value) are the list's other query parameters (``sort``): every link carries them,
+    and a cursor is valid only with them."""
 
     def body() -> dict[str, Any]:
         raw_filter = single_query(request, "filter")
-        scope = cursor_scope(request, caller, raw_filter)
+        scope = cursor_scope(request, caller, raw_filter, options)
         page = page_of(request, container.page_cursors, scope)
         records, total = fetch(page, raw_filter)
         links = page_links(
             base_url(request, container),
             page,
             total,
-            [("filter", raw_filter)] if raw_filter else [],
+            [*([("filter", raw_filter)] if raw_filter else []), *options],
             cursor=None if key is None else partial(container.page_cursors.encode, scope),
             keys=PageKeys(key(records[0]), key(records[-1])) if key is not None and records else None,
         )

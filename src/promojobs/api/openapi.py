@@ -27,7 +27,7 @@ from promojobs.api.routes import codes, downloads, health, jobs, promotions, rul
 from promojobs.api.schemas import CODE_PATTERN
 from promojobs.domain.codes import MAX_CODE_CHARS
 from promojobs.domain.filters import MAX_FILTER_BYTES
-from promojobs.domain.pagination import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
+from promojobs.domain.pagination import MAX_CURSOR_CHARS, MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
 
 Endpoint = Callable[..., Any]
 _COMPONENTS = "#/components/schemas/"
@@ -112,7 +112,7 @@ _PAGE = [
 
 _CURSOR = _query(
     "page[cursor]",
-    {"type": "string", "maxLength": 160},
+    {"type": "string", "maxLength": MAX_CURSOR_CHARS},
     "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: follow the link "
     "as given (`page[limit]` unchanged, no `page[offset]`).",
 )
@@ -147,7 +147,12 @@ QUERY_PARAMETERS: dict[Endpoint, list[dict[str, Any]]] = {
             "`lt|le|eq|gt|ge(start|end,…)`."
         ),
     ],
-    rule_promotions.list_rule_codes: [*_PAGE, _filter("`eq(code,…)`, `gt(code,…)`."), _RULE_CODE_SORT],
+    rule_promotions.list_rule_codes: [
+        *_PAGE,
+        _CURSOR,
+        _filter("`eq(code,…)`, `gt(code,…)`."),
+        _RULE_CODE_SORT,
+    ],
     rule_promotions.list_rule_jobs: [*_PAGE, _JOB_FILTER],
     downloads.download_export: [
         _query("expires", {"type": "string", "pattern": "^[0-9]{1,12}$"}, "From the link.", required=True),

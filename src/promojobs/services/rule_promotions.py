@@ -38,9 +38,10 @@ from promojobs.store import rule_codes as rule_code_store
 from promojobs.store.database import Database, new_uuid, now_us
 from promojobs.store.promotions import RULE, PromotionRecord
 from promojobs.store.rule_codes import RuleCodeValues
-from promojobs.store.schema import promotions
+from promojobs.store.schema import RULE_CODE_UNITS, promotions
 
-RULE_CONSUME_UNITS = ConsumeUnits(("per_application", "per_checkout"), "per_checkout")
+# The store's partial index of rule codes (ix_codes_rule_promotion_code) is defined by these units.
+RULE_CONSUME_UNITS = ConsumeUnits(RULE_CODE_UNITS, "per_checkout")
 NOT_NULL_FIELDS = (
     "name",
     "enabled",
@@ -292,8 +293,7 @@ class RuleCodeService:
             return rule_code_store.list_rule_codes(
                 conn,
                 promotion.pk,
-                page.limit,
-                page.offset,
+                page,
                 equals=next(iter(equals), None),
                 greater=max(greater) if greater else None,
                 descending=None if sort is None else CODE_SORTS[sort],

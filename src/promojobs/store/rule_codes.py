@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Select, TextClause, delete, func, insert, select, text
 
+from promojobs.domain.pagination import PageRequest
 from promojobs.store.codes import count_codes
-from promojobs.store.schema import codes
+from promojobs.store.schema import RULE_CODE_UNITS_SQL, codes, promotions
 
 _MAX_IN = 1000
 
@@ -69,9 +70,11 @@ def insert_rule_codes(
     return ids
 
 
+_code_key = func.upper(codes.c.code)
 _LISTED = (
     codes.c.id,
     codes.c.code,
+    _code_key.label("code_key"),  # the listing key by code, as the database folds it (SQLite: ASCII only)
     codes.c.uses,
     codes.c.max_uses,
     codes.c.consume_unit,
@@ -79,38 +82,89 @@ _LISTED = (
     codes.c.rule_json,
     codes.c.created_at,
 )
+# Every rule code has one of the rule units (standard codes have per_cart/per_item); saying so lets the
+# partial index ix_codes_rule_promotion_code (promotion_id, upper(code)) serve the code order and filters.
+# Its predicate verbatim, as SQL: with the units as bound parameters neither database could prove it.
+_RULE_CODE = text(RULE_CODE_UNITS_SQL)
+
+
+@dataclass(frozen=True)
+class RuleCodePage:
+    """The statements of one page: ``rows`` (each with the ``total``), read ``turned`` round when set, and
+    ``total`` alone, for a page past the end that has no row to carry it."""
+
+    rows: Select[Any]
+    total: Select[Any]
+    turned: bool
+
+
+def rule_code_page(
+    promotion_id: int,
+    page: PageRequest,
+    *,
+    equals: str | None,
+    greater: str | None,
+    descending: bool | None,
+) -> RuleCodePage:
+    """A page of the promotion's codes and their total: ``equals``/``greater`` compare upper-cased;
+    ``descending`` None keeps creation order (``id``, on ix_codes_promotion), else the order of the code,
+    case-insensitively (``upper(code)``, unique in a promotion, on ix_codes_rule_promotion_code).
+
+    A page with a seek (from a cursor) starts from its key on that index: no row before it is read, so the
+    millionth page costs what the first does. The total is the count kept on the promotion, or the
+    matching rows counted when filtered."""
+    condition: list[ColumnElement[bool] | TextClause] = [codes.c.promotion_id == promotion_id]
+    if equals is not None:
+        condition.append(_code_key == equals.upper())
+    if greater is not None:
+        condition.append(_code_key > greater.upper())
+    filtered = equals is not None or greater is not None
+    if filtered or descending is not None:
+        # Only where the code index serves: in creation order PostgreSQL's generic plan (a statement run
+        # often is prepared) would read the whole promotion from it and sort by id, not seek on the id.
+        condition.append(_RULE_CODE)
+    total = (
+        select(func.count()).select_from(codes).where(*condition)
+        if filtered
+        else select(promotions.c.code_count).where(promotions.c.id == promotion_id)
+    ).scalar_subquery()
+    key: ColumnElement[Any] = codes.c.id if descending is None else _code_key
+    # The page and its total in one statement.
+    query = select(*_LISTED, total.label("total")).where(*condition)
+    windowed, turned = _window(query, key, bool(descending), page)
+    return RuleCodePage(windowed, select(total), turned)
 
 
 def list_rule_codes(
     conn: Connection,
     promotion_id: int,
-    limit: int,
-    offset: int,
+    page: PageRequest,
     *,
     equals: str | None,
     greater: str | None,
     descending: bool | None,
 ) -> tuple[list[Any], int]:
-    """A page of the promotion's codes: ``equals``/``greater`` compare upper-cased; ``descending`` None
-    keeps creation order, else the order of the code, case-insensitively."""
-    condition = [codes.c.promotion_id == promotion_id]
-    if equals is not None:
-        condition.append(func.upper(codes.c.code) == equals.upper())
-    if greater is not None:
-        condition.append(func.upper(codes.c.code) > greater.upper())
-    order: list[Any] = [codes.c.id]
-    if descending is not None:
-        key = func.upper(codes.c.code)
-        order = [key.desc(), codes.c.id.desc()] if descending else [key, codes.c.id]
-    # The page and its total in one statement; a page past the end has no row to carry the total.
-    page = select(*_LISTED, func.count().over().label("total")).where(*condition)
-    rows = conn.execute(page.order_by(*order).limit(limit).offset(offset)).all()
+    """The rows and total of ``rule_code_page``, in the list's order."""
+    statements = rule_code_page(promotion_id, page, equals=equals, greater=greater, descending=descending)
+    rows = conn.execute(statements.rows).all()
     if rows:
-        return list(rows), int(rows[0].total)
-    if offset == 0:
-        return [], 0
-    total = conn.execute(select(func.count()).select_from(codes).where(*condition)).scalar_one()
-    return [], int(total)
+        return list(rows[::-1] if statements.turned else rows), int(rows[0].total)
+    return [], int(conn.execute(statements.total).scalar_one())
+
+
+def _window(
+    query: Select[Any], key: ColumnElement[Any], descending: bool, page: PageRequest
+) -> tuple[Select[Any], bool]:
+    """The page's rows of ``query`` in the list's order of ``key``, and whether they are read in the
+    opposite order (a backward seek: the rows just before a key, or the last rows), to be turned round."""
+    seek = page.seek
+    if seek is None:
+        return query.order_by(key.desc() if descending else key).limit(page.limit).offset(page.offset), False
+    upward = seek.forward != descending  # forward on an ascending list, backward on a descending one
+    if seek.key is not None:
+        start = seek.key[0]
+        query = query.where(key > start if upward else key < start)
+    return query.order_by(key if upward else key.desc()).limit(seek.take), not seek.forward
 
 
 def delete_code_by_pk(conn: Connection, store_id: int, promotion_id: int, pk: int) -> bool:

@@ -35,7 +35,7 @@ from promojobs.api.rule_schemas import (
 )
 from promojobs.api.schemas import CodesDeleteRequest
 from promojobs.api.urls import public_root
-from promojobs.domain.pagination import PageRequest
+from promojobs.domain.pagination import ListingKey, PageRequest
 from promojobs.services.rule_promotions import NewRuleCode, ShopperLimit
 
 # Plain functions run in the thread pool, as the standard routes (api/routes/jobs.py); reads go through
@@ -129,9 +129,26 @@ def list_rule_codes(
     def fetch(page: PageRequest, raw_filter: str | None) -> tuple[Sequence[Any], int]:
         return container.rule_codes.list(caller.store_id, promotion_id, page, raw_filter, sort)
 
+    # Codes seek by id in creation order (ix_codes_promotion), by upper(code) with a sort (unique in a
+    # promotion, ix_codes_rule_promotion_code): a rule promotion holds millions. The sort is in every link
+    # and in the cursor's scope, so a cursor of one order is refused by the other.
     return cached_list(
-        request, caller, container, fetch, lambda row: render_rule.rule_code(container.code_ids, row)
+        request,
+        caller,
+        container,
+        fetch,
+        lambda row: render_rule.rule_code(container.code_ids, row),
+        key=_by_id if sort is None else _by_code,
+        options=[] if sort is None else [("sort", sort)],
     )
+
+
+def _by_id(row: Any) -> ListingKey:
+    return (int(row.id),)
+
+
+def _by_code(row: Any) -> ListingKey:
+    return (str(row.code_key),)
 
 
 @router.delete(_PROMOTION + "/codes", status_code=204, response_class=Response)

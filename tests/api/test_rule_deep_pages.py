@@ -1,0 +1,226 @@
+"""Pages past ``page[offset]``'s limit of 10,000 on the rule promotion lists: the codes list seeks by key in
+its default order (creation, by id) and with ``sort=code``/``-code`` (by upper-cased code), so a client
+walking ``links.next`` reaches the end; a cursor is valid only with the sort and filter it was issued for;
+the rule job list never emits a link the server refuses; the rule promotion list seeks. Real HTTP, both
+backends; the seek itself is checked on each database's query plan."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import pytest
+from psycopg.sql import Literal
+from sqlalchemy import Connection, Select, select, text
+
+from promojobs.domain.pagination import KeySeek, ListingKey, PageRequest
+from promojobs.services.rule_promotions import NewRuleCode
+from promojobs.store.rule_codes import rule_code_page
+from promojobs.store.schema import promotions
+from tests.api.rule_support import BASE, create_id, create_job, wait_for
+from tests.api.test_deep_pages import CURSOR_ERROR, get_ok, query_of
+from tests.api.test_errors import assert_ep_error
+from tests.support import Api, LiveServer
+
+GENERATED = re.compile(r"RP[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
+
+
+def hand_added_codes(count: int) -> list[str]:
+    """``count`` distinct codes in a creation order unlike their code order, in mixed case (the code order
+    is case-insensitive). One shape (``RP0123-4567``, as generated codes with prefix ``RP``), so any
+    database collation orders them as Python orders their upper case."""
+    rng = random.Random(14)
+    numbers = list(range(count))
+    rng.shuffle(numbers)
+    return [f"{rng.choice(('rp', 'Rp', 'rP', 'RP'))}{n // 10_000:04d}-{n % 10_000:04d}" for n in numbers]
+
+
+def add_by_hand(server: LiveServer, api: Api, promotion: str, code_list: list[str]) -> None:
+    """Through the rule code service in one transaction (the HTTP route would take hundreds of requests);
+    every seventh code per_application, the others per_checkout."""
+    caller = server.container.access.admit(api.http.headers["Authorization"])
+    units = ("per_application", *("per_checkout",) * 6)
+    new = [NewRuleCode(code, consume_unit=units[index % 7]) for index, code in enumerate(code_list)]
+    server.container.rule_codes.add(caller.store_id, promotion, new)
+
+
+def walk_next(api: Api, url: str | None, total: int) -> tuple[list[str], int]:
+    """Every code met following ``links.next`` from ``url`` to the end, and how many pages had a cursor."""
+    seen: list[str] = []
+    cursor_pages = 0
+    while url is not None:
+        body = get_ok(api, url)
+        page = body["meta"]["page"]
+        assert page["offset"] == len(seen) and page["total"] == -(-total // page["limit"])
+        assert body["meta"]["results"] == {"total": total}
+        seen += [code["code"] for code in body["data"]]
+        cursor_pages += "page[cursor]" in query_of(url)
+        url = body["links"]["next"]
+    return seen, cursor_pages
+
+
+def by_code(code_list: list[str]) -> list[str]:
+    return sorted(code_list, key=str.upper)
+
+
+@pytest.mark.slow
+def test_rule_codes__walking_next_visits_each_of_30000_codes_once_in_each_order(server: LiveServer) -> None:
+    api = server.api()
+    promotion = create_id(api)
+    by_hand = hand_added_codes(5_000)
+    add_by_hand(server, api, promotion, by_hand)
+    parameters = {"number_of_codes": 25_000, "code_prefix": "RP", "consume_unit": "per_application"}
+    job = create_job(api, promotion, parameters=parameters)
+    assert job.status_code == 201, job.text
+    assert wait_for(api, promotion, job.json()["data"]["id"])["result"] == {"generated": 25_000}
+
+    created, cursor_pages = walk_next(api, f"{BASE}/{promotion}/codes?page[limit]=100", 30_000)
+    assert created[:5_000] == by_hand  # creation order, then the job's codes
+    assert all(GENERATED.fullmatch(code) for code in created[5_000:])
+    assert len({code.upper() for code in created}) == 30_000  # each code exactly once
+    assert cursor_pages == 199  # offsets 10,100 .. 29,900: every page past 10,000 was found by key
+
+    descending, cursor_pages = walk_next(api, f"{BASE}/{promotion}/codes?sort=-code&page[limit]=100", 30_000)
+    assert descending == by_code(created)[::-1]
+    assert cursor_pages == 199
+
+    for sort, expected in (("", created), ("code", by_code(created)), ("-code", descending)):
+        first = get_ok(api, f"{BASE}/{promotion}/codes?sort={sort}&page[limit]=70".replace("sort=&", ""))
+        last_url = first["links"]["last"]
+        assert query_of(last_url).get("sort", [""]) == [sort] and "page[cursor]" in query_of(last_url)
+        last = get_ok(api, last_url)
+        assert [code["code"] for code in last["data"]] == expected[29_960:]  # 428 pages of 70, then 40
+        assert last["meta"]["page"] == {"limit": 70, "offset": 29_960, "current": 429, "total": 429}
+        assert last["links"]["next"] is None
+        previous = get_ok(api, last["links"]["prev"])
+        assert [code["code"] for code in previous["data"]] == expected[29_890:29_960]
+
+
+def deep_rule_link(api: Api, promotion: str, query: str = "") -> str:
+    """The ``next`` link of the page at offset 10,000: the first one that must carry a cursor."""
+    body = get_ok(api, f"{BASE}/{promotion}/codes?page[offset]=10000&page[limit]=100{query}")
+    link = body["links"]["next"]
+    assert link is not None and "page[cursor]" in query_of(link), body["links"]
+    return str(link)
+
+
+def test_rule_codes__a_cursor_keeps_its_sort_and_filter_and_is_refused_with_others(
+    server: LiveServer,
+) -> None:
+    api = server.api()
+    promotion = create_id(api)
+    code_list = hand_added_codes(10_150)
+    add_by_hand(server, api, promotion, code_list)
+    other = create_id(api, name="other")
+    descending = deep_rule_link(api, promotion, "&sort=-code")
+    assert query_of(descending)["sort"] == ["-code"]
+    assert [code["code"] for code in get_ok(api, descending)["data"]] == by_code(code_list)[::-1][10_100:]
+    default = deep_rule_link(api, promotion)
+    assert [code["code"] for code in get_ok(api, default)["data"]] == code_list[10_100:]
+    for link, own_sort in ((descending, "-code"), (default, None)):
+        token = query_of(link)["page[cursor]"][0]
+        own = "" if own_sort is None else f"&sort={own_sort}"
+        refused = [
+            f"{BASE}/{promotion}/codes?page[cursor]={token}" + ("" if sort is None else f"&sort={sort}")
+            for sort in (None, "code", "-code")
+            if sort != own_sort
+        ]
+        refused += [
+            f"{BASE}/{promotion}/codes?page[cursor]={token}{own}&filter=gt(code,RP0000-0001)",
+            f"{BASE}/{other}/codes?page[cursor]={token}{own}",
+            f"{BASE}/{promotion}/jobs?page[cursor]={token}",
+            f"{BASE}?page[cursor]={token}",
+            f"/v2/promotions/{promotion}/codes?page[cursor]={token}",
+        ]
+        for url in refused:
+            assert_ep_error(api.http.get(url), 400, "Bad Request", CURSOR_ERROR, "page[cursor]")
+        assert (
+            get_ok(api, f"{BASE}/{promotion}/codes?page[cursor]={token}{own}")["meta"]["page"]["offset"]
+            == 10_100
+        )
+
+    matching = by_code([code for code in code_list if code.upper() > "RP0000-0009"])
+    assert len(matching) == 10_140
+    link = deep_rule_link(api, promotion, "&sort=code&filter=gt(code,rp0000-0009)")
+    assert query_of(link)["sort"] == ["code"] and query_of(link)["filter"] == ["gt(code,rp0000-0009)"]
+    body = get_ok(api, link)
+    assert [code["code"] for code in body["data"]] == matching[10_100:]
+    assert body["meta"]["results"] == {"total": 10_140}
+    assert body["links"]["next"] is None
+    assert [code["code"] for code in get_ok(api, body["links"]["prev"])["data"]] == matching[10_000:10_100]
+
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s")  # psycopg's named placeholder
+
+
+def plan_of(conn: Connection, statement: Select[Any], *, generic: bool = False) -> tuple[str, list[Any]]:
+    """SQLite's query plan as text, or PostgreSQL's executed plan (EXPLAIN ANALYZE) and its nodes, for the
+    statement with its values bound as parameters, as the list runs it. ``generic``: PostgreSQL's plan for
+    any values, the one a statement prepared after a few runs may keep (psycopg prepares repeated ones)."""
+    compiled = statement.compile(conn)
+    if conn.dialect.name == "sqlite":
+        positional = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", positional)
+        return "\n".join(row.detail for row in rows), []
+    conn.execute(text("ANALYZE codes"))
+    if not generic:
+        explain = f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}"
+        (plan,) = conn.exec_driver_sql(explain, compiled.params).scalar_one()
+    else:
+        names: list[str] = []
+
+        def numbered(match: re.Match[str]) -> str:
+            names.append(match.group(1))
+            return f"${len(names)}"
+
+        conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        conn.exec_driver_sql("PREPARE page_plan AS " + _PYFORMAT.sub(numbered, str(compiled)))
+        # EXECUTE's arguments cannot be bound parameters under EXPLAIN: quoted by psycopg instead.
+        raw = conn.connection.dbapi_connection
+        arguments = ", ".join(Literal(compiled.params[name]).as_string(raw) for name in names)  # type: ignore[arg-type]
+        explain = f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page_plan({arguments})"
+        (plan,) = conn.exec_driver_sql(explain).scalar_one()
+        conn.execute(text("DEALLOCATE page_plan"))
+    nodes = []
+    pending = [plan["Plan"]]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        pending += node.get("Plans", [])
+    return str(plan), nodes
+
+
+def test_rule_codes__a_deep_page_reads_only_its_rows_from_the_listing_index(server: LiveServer) -> None:
+    """The seek behind a cursor, on each database's plan: SQLite searches the index from the key and sorts
+    nothing; PostgreSQL's executed plan reads exactly the page's 100 rows from the index, none filtered
+    out and nothing sorted, though the promotion holds 23,000 codes and another promotion 1,000 more; both
+    with the values bound as the list runs it, and in the generic plan a prepared statement may keep."""
+    api = server.api()
+    add_by_hand(server, api, create_id(api, name="neighbour"), [f"NB{n:04d}-0000" for n in range(1_000)])
+    promotion = create_id(api)
+    add_by_hand(server, api, promotion, hand_added_codes(3_000))
+    job = create_job(api, promotion, parameters={"number_of_codes": 20_000, "code_prefix": "RP"})
+    assert wait_for(api, promotion, job.json()["data"]["id"])["status"] == "completed"
+    with server.container.database.read() as conn:
+        pk = conn.execute(select(promotions.c.id).where(promotions.c.uuid == promotion)).scalar_one()
+        cases: list[tuple[bool | None, ListingKey, str, str]] = [
+            (None, (1_500,), "ix_codes_promotion", "id>?"),
+            (False, ("RP0000-1500",), "ix_codes_rule_promotion_code", "<expr>>?"),
+            (True, ("RP0000-1500",), "ix_codes_rule_promotion_code", "<expr><?"),
+        ]
+        for descending, key, index, condition in cases:
+            seek = PageRequest(100, 20_000, KeySeek(forward=True, key=key, take=100))
+            statement = rule_code_page(pk, seek, equals=None, greater=None, descending=descending).rows
+            plan, nodes = plan_of(conn, statement)
+            if conn.dialect.name == "sqlite":
+                assert f"SEARCH codes USING INDEX {index} (promotion_id=? AND {condition})" in plan, plan
+                assert "TEMP B-TREE" not in plan, plan
+                continue
+            for plan, nodes in (plan_of(conn, statement), plan_of(conn, statement, generic=True)):
+                scans = [node for node in nodes if node.get("Relation Name") == "codes"]
+                assert len(scans) == 1 and scans[0]["Node Type"].startswith("Index"), plan
+                assert scans[0]["Actual Rows"] == 100 and scans[0].get("Rows Removed by Filter", 0) == 0, plan
+                assert not any(node["Node Type"] == "Sort" for node in nodes), plan
+                if descending is not None:
+                    assert scans[0]["Index Name"] == index, plan
