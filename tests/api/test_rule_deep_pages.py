@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from typing import Any
 
 import pytest
 from psycopg.sql import Literal
-from sqlalchemy import Connection, Select, select, text
+from sqlalchemy import Connection, Select, insert, select, text
 
 from promojobs.domain.pagination import KeySeek, ListingKey, PageRequest
 from promojobs.services.rule_promotions import NewRuleCode
 from promojobs.store.rule_codes import rule_code_page
-from promojobs.store.schema import promotions
+from promojobs.store.schema import jobs, promotions
 from tests.api.rule_support import BASE, create_id, create_job, wait_for
 from tests.api.test_deep_pages import CURSOR_ERROR, get_ok, query_of
 from tests.api.test_errors import assert_ep_error
@@ -224,3 +225,72 @@ def test_rule_codes__a_deep_page_reads_only_its_rows_from_the_listing_index(serv
                 assert not any(node["Node Type"] == "Sort" for node in nodes), plan
                 if descending is not None:
                     assert scans[0]["Index Name"] == index, plan
+
+
+def assert_links_answer(api: Api, links: dict[str, str | None]) -> None:
+    """Every link a page emits is one the server answers."""
+    for name, url in links.items():
+        if url is not None:
+            assert api.http.get(url).status_code == 200, f"links.{name}: {url}"
+
+
+def test_rule_jobs__past_offset_10000_no_link_is_emitted_that_the_server_refuses(server: LiveServer) -> None:
+    """The job list does not seek (a promotion rarely has 10,000 jobs): past the limit its links are null,
+    never a link answered 400."""
+    api = server.api()
+    promotion = create_id(api)
+    job_id = create_job(api, promotion, parameters={"number_of_codes": 1}).json()["data"]["id"]
+    wait_for(api, promotion, job_id)
+    with server.container.database.write() as conn:
+        row = conn.execute(select(jobs).where(jobs.c.uuid == job_id)).one()._asdict()
+        del row["id"]
+        copies = [
+            {**row, "uuid": str(uuid.uuid4()), "created_at": row["created_at"] - n, "idempotency_key": None}
+            for n in range(1, 10_250)
+        ]
+        conn.execute(insert(jobs), copies)
+    url: str | None = f"{BASE}/{promotion}/jobs?page[offset]=9800&page[limit]=100"
+    offsets = []
+    while url is not None:
+        body = get_ok(api, url)
+        assert body["meta"]["results"]["total"] == 10_250
+        assert_links_answer(api, body["links"])
+        offsets.append(body["meta"]["page"]["offset"])
+        url = body["links"]["next"]
+    assert offsets == [9_800, 9_900, 10_000]  # next is null past the limit: nothing beyond it is linked
+    first = get_ok(api, f"{BASE}/{promotion}/jobs?page[limit]=100&filter=eq(status,completed)")
+    assert first["links"]["last"] is None and first["links"]["next"] is not None
+    assert_links_answer(api, first["links"])
+
+
+def test_rule_promotions__walking_next_and_last_past_offset_10000_reach_the_end(server: LiveServer) -> None:
+    """Rule promotions seek by (created_at, id), newest first, like standard ones; two at a time share a
+    creation time."""
+    api = server.api()
+    template = create_id(api)
+    with server.container.database.write() as conn:
+        row = conn.execute(select(promotions).where(promotions.c.uuid == template)).one()._asdict()
+        del row["id"]
+        created = {template: row["created_at"]}
+        for index in range(1, 10_150):
+            created[str(uuid.uuid4())] = row["created_at"] - index // 2
+        copies = [{**row, "uuid": key, "created_at": at} for key, at in list(created.items())[1:]]
+        conn.execute(insert(promotions), copies)  # ids ascending in insertion order
+    position = {key: index for index, key in enumerate(created)}
+    newest_first = sorted(created, key=lambda key: (-created[key], -position[key]))
+    url: str | None = f"{BASE}?page[offset]=9800&page[limit]=100"
+    seen: list[str] = []
+    while url is not None:
+        body = get_ok(api, url)
+        assert body["meta"]["page"]["offset"] == 9_800 + len(seen)
+        assert body["meta"]["results"]["total"] == 10_150
+        seen += [promotion["id"] for promotion in body["data"]]
+        url = body["links"]["next"]
+    assert seen == newest_first[9_800:]  # through offset 10,000, then by cursor to the end
+    last_url = get_ok(api, f"{BASE}?page[limit]=100")["links"]["last"]
+    assert last_url is not None and "page[cursor]" in query_of(last_url)
+    last = get_ok(api, last_url)
+    assert [promotion["id"] for promotion in last["data"]] == newest_first[10_100:]
+    assert last["links"]["next"] is None
+    previous = get_ok(api, last["links"]["prev"])
+    assert [promotion["id"] for promotion in previous["data"]] == newest_first[10_000:10_100]
