@@ -90,7 +90,8 @@ _RULE_CODES = f"/v2/rule-promotions/{RULE_PROMOTION_ID}/codes"
 _LIST_RULE_PROMOTIONS = OperationDoc(
     "The caller's store's rule promotions (Elastic Path's Promotions Builder), newest first. `filter` "
     "takes `eq(code,…)`, `like`/`ilike(name,…)`, `eq(enabled|stackable|override_stacking,true|false)` and "
-    "`lt|le|eq|gt|ge(start|end,…)`; a value of the wrong kind is 400 naming it.",
+    "`lt|le|eq|gt|ge(start|end,…)`; a value of the wrong kind is 400 naming it. Past offset 10,000 the "
+    "links carry an opaque `page[cursor]`.",
     (
         Example("The store's rule promotions", 200, first_page(_RULE_PROMOTIONS, [RULE_PROMOTION])),
         Example(
@@ -189,8 +190,9 @@ _ADD_RULE_CODES = OperationDoc(
     ),
 )
 _LIST_RULE_CODES = OperationDoc(
-    "The rule promotion's codes. `filter` takes `eq(code,…)` and `gt(code,…)`; `sort=code` or `-code` "
-    "orders them case-insensitively.",
+    "The rule promotion's codes, in the order they were added. `filter` takes `eq(code,…)` and "
+    "`gt(code,…)`; `sort=code` or `-code` orders them case-insensitively. Past offset 10,000 the links "
+    "carry an opaque `page[cursor]`, valid only with the sort and filter of the link.",
     (
         Example(
             "The promotion's codes",
