@@ -1,8 +1,9 @@
-"""Pages past ``page[offset]``'s limit of 10,000 on the rule promotion lists: the codes list seeks by key in
-its default order (creation, by id) and with ``sort=code``/``-code`` (by upper-cased code), so a client
-walking ``links.next`` reaches the end; a cursor is valid only with the sort and filter it was issued for;
-the rule job list never emits a link the server refuses; the rule promotion list seeks. Real HTTP, both
-backends; the seek itself is checked on each database's query plan."""
+"""Pages past ``page[offset]``'s limit of 10,000 on the rule promotion lists: the codes list seeks by id in
+its default order (creation), so a client walking ``links.next`` reaches the end; with ``sort=code``/``-code``
+(no index in code order) it pages by offset only and links nothing past the limit; a cursor is valid only
+with the filter it was issued for and never with a sort; the rule job list never emits a link the server
+refuses; the rule promotion list seeks. Real HTTP, both backends; the seek itself is checked on each
+database's query plan."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import pytest
 from psycopg.sql import Literal
 from sqlalchemy import Connection, Select, insert, select, text
 
-from promojobs.domain.pagination import KeySeek, ListingKey, PageRequest
+from promojobs.api.routes.rule_promotions import SORTED_CURSOR_ERROR
+from promojobs.domain.pagination import KeySeek, PageRequest
 from promojobs.services.rule_promotions import NewRuleCode
 from promojobs.store.rule_codes import rule_code_page
-from promojobs.store.schema import jobs, promotions
+from promojobs.store.schema import codes, jobs, promotions
 from tests.api.rule_support import BASE, create_id, create_job, wait_for
 from tests.api.test_deep_pages import CURSOR_ERROR, get_ok, query_of
 from tests.api.test_errors import assert_ep_error
@@ -46,10 +48,12 @@ def add_by_hand(server: LiveServer, api: Api, promotion: str, code_list: list[st
     server.container.rule_codes.add(caller.store_id, promotion, new)
 
 
-def walk_next(api: Api, url: str | None, total: int) -> tuple[list[str], int]:
-    """Every code met following ``links.next`` from ``url`` to the end, and how many pages had a cursor."""
+def walk_next(api: Api, url: str | None, total: int) -> tuple[list[str], int, set[str]]:
+    """Every code met following ``links.next`` from ``url`` until it is null, how many pages had a cursor,
+    and every link the pages emitted."""
     seen: list[str] = []
     cursor_pages = 0
+    emitted: set[str] = set()
     while url is not None:
         body = get_ok(api, url)
         page = body["meta"]["page"]
@@ -57,8 +61,9 @@ def walk_next(api: Api, url: str | None, total: int) -> tuple[list[str], int]:
         assert body["meta"]["results"] == {"total": total}
         seen += [code["code"] for code in body["data"]]
         cursor_pages += "page[cursor]" in query_of(url)
+        emitted |= {link for link in body["links"].values() if link is not None}
         url = body["links"]["next"]
-    return seen, cursor_pages
+    return seen, cursor_pages, emitted
 
 
 def by_code(code_list: list[str]) -> list[str]:
@@ -66,7 +71,9 @@ def by_code(code_list: list[str]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_rule_codes__walking_next_visits_each_of_30000_codes_once_in_each_order(server: LiveServer) -> None:
+def test_rule_codes__next_visits_all_30000_codes_in_creation_order_and_10100_sorted_by_code(
+    server: LiveServer,
+) -> None:
     api = server.api()
     promotion = create_id(api)
     by_hand = hand_added_codes(5_000)
@@ -76,20 +83,30 @@ def test_rule_codes__walking_next_visits_each_of_30000_codes_once_in_each_order(
     assert job.status_code == 201, job.text
     assert wait_for(api, promotion, job.json()["data"]["id"])["result"] == {"generated": 25_000}
 
-    created, cursor_pages = walk_next(api, f"{BASE}/{promotion}/codes?page[limit]=100", 30_000)
+    created, cursor_pages, _ = walk_next(api, f"{BASE}/{promotion}/codes?page[limit]=100", 30_000)
     assert created[:5_000] == by_hand  # creation order, then the job's codes
     assert all(GENERATED.fullmatch(code) for code in created[5_000:])
     assert len({code.upper() for code in created}) == 30_000  # each code exactly once
     assert cursor_pages == 199  # offsets 10,100 .. 29,900: every page past 10,000 was found by key
 
-    descending, cursor_pages = walk_next(api, f"{BASE}/{promotion}/codes?sort=-code&page[limit]=100", 30_000)
-    assert descending == by_code(created)[::-1]
-    assert cursor_pages == 199
+    # In code order (no index: by offset only) next is null past offset 10,000, not a link refused.
+    url = f"{BASE}/{promotion}/codes?sort=-code&page[limit]=100"
+    descending, cursor_pages, emitted = walk_next(api, url, 30_000)
+    assert descending == by_code(created)[::-1][:10_100]  # offsets 0 .. 10,000
+    assert cursor_pages == 0
+    for link in emitted:
+        assert query_of(link)["sort"] == ["-code"] and "page[cursor]" not in query_of(link), link
+        assert api.http.get(link).status_code == 200, link
 
-    for sort, expected in (("", created), ("code", by_code(created)), ("-code", descending)):
+    for sort, expected in (("", created), ("code", by_code(created)), ("-code", by_code(created)[::-1])):
         first = get_ok(api, f"{BASE}/{promotion}/codes?sort={sort}&page[limit]=70".replace("sort=&", ""))
+        assert [code["code"] for code in first["data"]] == expected[:70]
+        assert query_of(first["links"]["next"]).get("sort", [""]) == [sort]
         last_url = first["links"]["last"]
-        assert query_of(last_url).get("sort", [""]) == [sort] and "page[cursor]" in query_of(last_url)
+        if sort:
+            assert last_url is None  # offset 29,960: past the limit
+            continue
+        assert "sort" not in query_of(last_url) and "page[cursor]" in query_of(last_url)
         last = get_ok(api, last_url)
         assert [code["code"] for code in last["data"]] == expected[29_960:]  # 428 pages of 70, then 40
         assert last["meta"]["page"] == {"limit": 70, "offset": 29_960, "current": 429, "total": 429}
@@ -106,7 +123,7 @@ def deep_rule_link(api: Api, promotion: str, query: str = "") -> str:
     return str(link)
 
 
-def test_rule_codes__a_cursor_keeps_its_sort_and_filter_and_is_refused_with_others(
+def test_rule_codes__a_cursor_keeps_its_filter_and_is_refused_elsewhere_and_with_a_sort(
     server: LiveServer,
 ) -> None:
     api = server.api()
@@ -114,42 +131,45 @@ def test_rule_codes__a_cursor_keeps_its_sort_and_filter_and_is_refused_with_othe
     code_list = hand_added_codes(10_150)
     add_by_hand(server, api, promotion, code_list)
     other = create_id(api, name="other")
-    descending = deep_rule_link(api, promotion, "&sort=-code")
-    assert query_of(descending)["sort"] == ["-code"]
-    assert [code["code"] for code in get_ok(api, descending)["data"]] == by_code(code_list)[::-1][10_100:]
     default = deep_rule_link(api, promotion)
+    assert "sort" not in query_of(default)
     assert [code["code"] for code in get_ok(api, default)["data"]] == code_list[10_100:]
-    for link, own_sort in ((descending, "-code"), (default, None)):
-        token = query_of(link)["page[cursor]"][0]
-        own = "" if own_sort is None else f"&sort={own_sort}"
-        refused = [
-            f"{BASE}/{promotion}/codes?page[cursor]={token}" + ("" if sort is None else f"&sort={sort}")
-            for sort in (None, "code", "-code")
-            if sort != own_sort
-        ]
-        refused += [
-            f"{BASE}/{promotion}/codes?page[cursor]={token}{own}&filter=gt(code,RP0000-0001)",
-            f"{BASE}/{other}/codes?page[cursor]={token}{own}",
-            f"{BASE}/{promotion}/jobs?page[cursor]={token}",
-            f"{BASE}?page[cursor]={token}",
-            f"/v2/promotions/{promotion}/codes?page[cursor]={token}",
-        ]
-        for url in refused:
-            assert_ep_error(api.http.get(url), 400, "Bad Request", CURSOR_ERROR, "page[cursor]")
-        assert (
-            get_ok(api, f"{BASE}/{promotion}/codes?page[cursor]={token}{own}")["meta"]["page"]["offset"]
-            == 10_100
-        )
+    token = query_of(default)["page[cursor]"][0]
+    for sort in ("code", "-code"):
+        response = api.http.get(f"{BASE}/{promotion}/codes?page[cursor]={token}&sort={sort}")
+        assert_ep_error(response, 400, "Bad Request", SORTED_CURSOR_ERROR, "page[cursor]")
+    refused = [
+        f"{BASE}/{promotion}/codes?page[cursor]={token}&filter=gt(code,RP0000-0001)",
+        f"{BASE}/{other}/codes?page[cursor]={token}",
+        f"{BASE}/{promotion}/jobs?page[cursor]={token}",
+        f"{BASE}?page[cursor]={token}",
+        f"/v2/promotions/{promotion}/codes?page[cursor]={token}",
+    ]
+    for url in refused:
+        assert_ep_error(api.http.get(url), 400, "Bad Request", CURSOR_ERROR, "page[cursor]")
+    assert get_ok(api, f"{BASE}/{promotion}/codes?page[cursor]={token}")["meta"]["page"]["offset"] == 10_100
 
-    matching = by_code([code for code in code_list if code.upper() > "RP0000-0009"])
+    matching = [code for code in code_list if code.upper() > "RP0000-0009"]
     assert len(matching) == 10_140
-    link = deep_rule_link(api, promotion, "&sort=code&filter=gt(code,rp0000-0009)")
-    assert query_of(link)["sort"] == ["code"] and query_of(link)["filter"] == ["gt(code,rp0000-0009)"]
-    body = get_ok(api, link)
+    filtered = deep_rule_link(api, promotion, "&filter=gt(code,rp0000-0009)")
+    assert query_of(filtered)["filter"] == ["gt(code,rp0000-0009)"]
+    body = get_ok(api, filtered)
     assert [code["code"] for code in body["data"]] == matching[10_100:]
     assert body["meta"]["results"] == {"total": 10_140}
     assert body["links"]["next"] is None
     assert [code["code"] for code in get_ok(api, body["links"]["prev"])["data"]] == matching[10_000:10_100]
+
+    # Sorted by code, the page at offset 10,000 is served by offset; nothing past it is linked.
+    url = f"{BASE}/{promotion}/codes?page[offset]=10000&page[limit]=100&sort=code&filter=gt(code,rp0000-0009)"
+    body = get_ok(api, url)
+    assert [code["code"] for code in body["data"]] == by_code(matching)[10_000:10_100]
+    assert body["meta"]["results"] == {"total": 10_140}
+    assert body["links"]["next"] is None and body["links"]["last"] is None
+    for link in (body["links"]["current"], body["links"]["first"], body["links"]["prev"]):
+        assert query_of(link)["sort"] == ["code"] and query_of(link)["filter"] == ["gt(code,rp0000-0009)"]
+    assert_links_answer(api, body["links"])
+    previous = get_ok(api, body["links"]["prev"])
+    assert [code["code"] for code in previous["data"]] == by_code(matching)[9_900:10_000]
 
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")  # psycopg's named placeholder
@@ -193,38 +213,39 @@ def plan_of(conn: Connection, statement: Select[Any], *, generic: bool = False) 
 
 
 def test_rule_codes__a_deep_page_reads_only_its_rows_from_the_listing_index(server: LiveServer) -> None:
-    """The seek behind a cursor, on each database's plan: SQLite searches the index from the key and sorts
-    nothing; PostgreSQL's executed plan reads exactly the page's 100 rows from the index, none filtered
-    out and nothing sorted, though the promotion holds 23,000 codes and another promotion 1,000 more; both
-    with the values bound as the list runs it, and in the generic plan a prepared statement may keep."""
+    """The seek behind a creation-order cursor, on each database's plan: SQLite searches
+    ix_codes_promotion (promotion_id, id) from the id and sorts nothing; PostgreSQL's executed plan reads
+    exactly the page's 100 rows from that index, none filtered out and nothing sorted. The promotion's
+    3,000 codes were added in turns with another promotion's 30,000 (ids interleaved, so the primary key
+    alone cannot seek); both with the values bound as the list runs it, and in the generic plan a prepared
+    statement may keep."""
     api = server.api()
-    add_by_hand(server, api, create_id(api, name="neighbour"), [f"NB{n:04d}-0000" for n in range(1_000)])
-    promotion = create_id(api)
-    add_by_hand(server, api, promotion, hand_added_codes(3_000))
-    job = create_job(api, promotion, parameters={"number_of_codes": 20_000, "code_prefix": "RP"})
-    assert wait_for(api, promotion, job.json()["data"]["id"])["status"] == "completed"
+    neighbour, promotion = create_id(api, name="neighbour"), create_id(api)
+    own = hand_added_codes(3_000)
+    for batch in range(10):
+        add_by_hand(server, api, neighbour, [f"NB{batch:04d}-{n:04d}" for n in range(3_000)])
+        add_by_hand(server, api, promotion, own[batch * 300 : batch * 300 + 300])
     with server.container.database.read() as conn:
         pk = conn.execute(select(promotions.c.id).where(promotions.c.uuid == promotion)).scalar_one()
-        cases: list[tuple[bool | None, ListingKey, str, str]] = [
-            (None, (1_500,), "ix_codes_promotion", "id>?"),
-            (False, ("RP0000-1500",), "ix_codes_rule_promotion_code", "<expr>>?"),
-            (True, ("RP0000-1500",), "ix_codes_rule_promotion_code", "<expr><?"),
-        ]
-        for descending, key, index, condition in cases:
-            seek = PageRequest(100, 20_000, KeySeek(forward=True, key=key, take=100))
-            statement = rule_code_page(pk, seek, equals=None, greater=None, descending=descending).rows
-            plan, nodes = plan_of(conn, statement)
-            if conn.dialect.name == "sqlite":
-                assert f"SEARCH codes USING INDEX {index} (promotion_id=? AND {condition})" in plan, plan
-                assert "TEMP B-TREE" not in plan, plan
-                continue
-            for plan, nodes in (plan_of(conn, statement), plan_of(conn, statement, generic=True)):
-                scans = [node for node in nodes if node.get("Relation Name") == "codes"]
-                assert len(scans) == 1 and scans[0]["Node Type"].startswith("Index"), plan
-                assert scans[0]["Actual Rows"] == 100 and scans[0].get("Rows Removed by Filter", 0) == 0, plan
-                assert not any(node["Node Type"] == "Sort" for node in nodes), plan
-                if descending is not None:
-                    assert scans[0]["Index Name"] == index, plan
+        ids = conn.execute(
+            select(codes.c.id).where(codes.c.promotion_id == pk).order_by(codes.c.id)
+        ).scalars()
+        after = list(ids)[1_449]  # 50 codes of the 5th batch follow, then 3,000 of the other promotion
+        seek = PageRequest(100, 11_300, KeySeek(forward=True, key=(after,), take=100))
+        postgresql = conn.dialect.name == "postgresql"
+        page = rule_code_page(pk, seek, equals=None, greater=None, descending=None, postgresql=postgresql)
+        statement = page.rows
+        assert [row.code for row in conn.execute(statement)] == own[1_450:1_550]
+        plan, nodes = plan_of(conn, statement)
+        if conn.dialect.name == "sqlite":
+            assert "SEARCH codes USING INDEX ix_codes_promotion (promotion_id=? AND id>?)" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
+            return
+        for plan, nodes in (plan_of(conn, statement), plan_of(conn, statement, generic=True)):
+            scans = [node for node in nodes if node.get("Relation Name") == "codes"]
+            assert len(scans) == 1 and scans[0]["Index Name"] == "ix_codes_promotion", plan
+            assert scans[0]["Actual Rows"] == 100 and scans[0].get("Rows Removed by Filter", 0) == 0, plan
+            assert not any(node["Node Type"] == "Sort" for node in nodes), plan
 
 
 def assert_links_answer(api: Api, links: dict[str, str | None]) -> None:

@@ -21,15 +21,7 @@ from promojobs.api.cached_reads import ADMITTED, VERSION, read_cache_key, rememb
 from promojobs.api.urls import public_root
 from promojobs.bootstrap import Container
 from promojobs.domain.errors import ValidationFailed
-from promojobs.domain.pagination import (
-    ListingKey,
-    PageCursors,
-    PageKeys,
-    PageRequest,
-    page_links,
-    page_meta,
-    parse_page,
-)
+from promojobs.domain.pagination import PageCursors, PageKeys, PageRequest, page_links, page_meta, parse_page
 from promojobs.services.auth import Principal
 
 T = TypeVar("T")
@@ -126,15 +118,15 @@ def cached_list(
     container: Container,
     fetch: Callable[[PageRequest, str | None], tuple[Sequence[T], int]],
     render: Callable[[T], dict[str, Any]],
-    key: Callable[[T], ListingKey] | None = None,
+    key: Callable[[T], tuple[int, ...]] | None = None,
     options: Sequence[tuple[str, str]] = (),
 ) -> Response:
     """A list route: page and filter from the query, ``fetch`` them, render each record, links and meta.
 
-    With ``key`` (the record's listing key, in the list's order on an index) the list seeks: ``fetch``
-    takes pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead of None.
-    ``options`` (name, value) are the list's other query parameters (``sort``): every link carries them,
-    and a cursor is valid only with them."""
+    With ``key`` (the record's listing key, integers in the list's order on an index) the list seeks:
+    ``fetch`` takes pages found by key, and the links past ``page[offset]``'s limit carry a cursor instead
+    of None (without it they are None). ``options`` (name, value) are the list's other query parameters
+    (``sort``): every link carries them, and a cursor is valid only with them."""
 
     def body() -> dict[str, Any]:
         raw_filter = single_query(request, "filter")

@@ -27,7 +27,7 @@ from promojobs.api.routes import codes, downloads, health, jobs, promotions, rul
 from promojobs.api.schemas import CODE_PATTERN
 from promojobs.domain.codes import MAX_CODE_CHARS
 from promojobs.domain.filters import MAX_FILTER_BYTES
-from promojobs.domain.pagination import MAX_CURSOR_CHARS, MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
+from promojobs.domain.pagination import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
 
 Endpoint = Callable[..., Any]
 _COMPONENTS = "#/components/schemas/"
@@ -112,7 +112,7 @@ _PAGE = [
 
 _CURSOR = _query(
     "page[cursor]",
-    {"type": "string", "maxLength": MAX_CURSOR_CHARS},
+    {"type": "string", "maxLength": 160},
     "Opaque, from `links.next`, `links.prev` or `links.last` of a page past offset 10,000: follow the link "
     "as given (`page[limit]` unchanged, no `page[offset]`).",
 )

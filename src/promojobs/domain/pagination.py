@@ -2,10 +2,9 @@
 signed `page[cursor]` that the links past `page[offset]`'s limit carry on the lists that seek by key.
 
 A client may give ``page[offset]`` up to 10,000, as Elastic Path allows. A link to a page further on would
-be refused in that form, so on a list ordered by a key on an index (a promotion's codes by id, a rule
-promotion's codes by their upper-cased code; both reach millions) it carries an opaque cursor instead: the
-page's position (for ``meta``) and where to seek on the listing index (after the last key seen, or the rows
-before the first one), so a deep page costs no scan.
+be refused in that form, so on a list ordered by a key of integers (a promotion's codes by id, which reach
+millions) it carries an opaque cursor instead: the page's position (for ``meta``) and where to seek on the
+listing index (after the last key seen, or the rows before the first one), so a deep page costs no scan.
 A list that cannot seek never emits a link past the limit (``None``, like ``next`` on the last page)."""
 
 from __future__ import annotations
@@ -22,11 +21,9 @@ from promojobs.domain.errors import ValidationFailed
 
 __all__ = [
     "DEFAULT_PAGE_LIMIT",
-    "MAX_CURSOR_CHARS",
     "MAX_PAGE_LIMIT",
     "MAX_PAGE_OFFSET",
     "KeySeek",
-    "ListingKey",
     "PageCursors",
     "PageKeys",
     "PageRequest",
@@ -42,10 +39,6 @@ MAX_PAGE_OFFSET = 10_000
 _MAX_RAW_CHARS = 20
 _QUERY_SAFE = "(),:*$-_.@"
 
-KeyPart = int | str
-# A record's place in its list's order: the values of the listing index's columns, unique in the list.
-ListingKey = tuple[KeyPart, ...]
-
 
 @dataclass(frozen=True)
 class KeySeek:
@@ -53,7 +46,7 @@ class KeySeek:
     after ``key`` (forward), or the ``take`` rows just before it (backward; ``key`` None: the last rows)."""
 
     forward: bool
-    key: ListingKey | None
+    key: tuple[int, ...] | None
     take: int
 
 
@@ -71,8 +64,8 @@ class PageRequest:
 class PageKeys:
     """The listing keys of the first and last record on the page served: where its neighbours start."""
 
-    first: ListingKey
-    last: ListingKey
+    first: tuple[int, ...]
+    last: tuple[int, ...]
 
 
 def _parse_bound(raw: str | None, *, name: str, default: int, low: int, high: int) -> int:
@@ -181,24 +174,7 @@ def _reachable(limit: int, offset: int, seek: KeySeek | None) -> PageRequest | N
 
 
 _CURSOR_MAC_BYTES = 16
-# A key of the longest code (MAX_CODE_CHARS characters of 4 UTF-8 bytes) is 512 hex digits; with the position
-# and the MAC a cursor is about 740 characters (tests/unit/test_pagination.py checks it fits).
-MAX_CURSOR_CHARS = 1024
-_TEXT_PART = "x"  # a text key part, as the hex of its UTF-8; an integer part is its decimal digits
-
-
-def _encode_part(part: KeyPart) -> str:
-    # Hex keeps the payload's separators ("." and "_") out of any text; a bool is no key part.
-    if isinstance(part, str):
-        return _TEXT_PART + part.encode("utf-8", "surrogatepass").hex()
-    assert not isinstance(part, bool), "a listing key part is an int or a str"
-    return str(part)
-
-
-def _decode_part(raw: str) -> KeyPart:
-    if raw.startswith(_TEXT_PART):
-        return bytes.fromhex(raw[len(_TEXT_PART) :]).decode("utf-8", "surrogatepass")
-    return int(raw)
+_MAX_CURSOR_CHARS = 160
 
 
 class PageCursors:
@@ -212,7 +188,7 @@ class PageCursors:
     def encode(self, scope: str, page: PageRequest) -> str:
         seek = page.seek
         assert seek is not None, "only a page found by key has a cursor"
-        key = "" if seek.key is None else "_".join(_encode_part(part) for part in seek.key)
+        key = "" if seek.key is None else "_".join(str(part) for part in seek.key)
         payload = f"{page.offset}.{page.limit}.{'a' if seek.forward else 'b'}.{key}.{seek.take}".encode()
         token = payload + self._mac(scope, payload)
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
@@ -237,7 +213,7 @@ class PageCursors:
         return hmac.new(self._key, signed, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
 
     def _read(self, scope: str, raw: str) -> PageRequest | None:
-        if not 0 < len(raw) <= MAX_CURSOR_CHARS or not raw.isascii():
+        if not 0 < len(raw) <= _MAX_CURSOR_CHARS or not raw.isascii():
             return None
         try:
             token = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
@@ -249,7 +225,6 @@ class PageCursors:
         if len(token) <= _CURSOR_MAC_BYTES or not hmac.compare_digest(mac, self._mac(scope, payload)):
             return None
         offset, limit, direction, key, take = payload.decode().split(".")
-        # Signed by this server, so well formed; a decoding error would be a bug, not a client's cursor.
-        parts = tuple(_decode_part(part) for part in key.split("_")) if key else None
+        parts = tuple(int(part) for part in key.split("_")) if key else None
         seek = KeySeek(forward=direction == "a", key=parts, take=int(take))
         return PageRequest(limit=int(limit), offset=int(offset), seek=seek)

@@ -38,10 +38,9 @@ from promojobs.store import rule_codes as rule_code_store
 from promojobs.store.database import Database, new_uuid, now_us
 from promojobs.store.promotions import RULE, PromotionRecord
 from promojobs.store.rule_codes import RuleCodeValues
-from promojobs.store.schema import RULE_CODE_UNITS, promotions
+from promojobs.store.schema import promotions
 
-# The store's partial index of rule codes (ix_codes_rule_promotion_code) is defined by these units.
-RULE_CONSUME_UNITS = ConsumeUnits(RULE_CODE_UNITS, "per_checkout")
+RULE_CONSUME_UNITS = ConsumeUnits(("per_application", "per_checkout"), "per_checkout")
 NOT_NULL_FIELDS = (
     "name",
     "enabled",

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, TextClause, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, literal, select, text, tuple_
 
 from promojobs.domain.pagination import PageRequest
 from promojobs.store.codes import count_codes
-from promojobs.store.schema import RULE_CODE_UNITS_SQL, codes, promotions
+from promojobs.store.schema import codes, promotions
 
 _MAX_IN = 1000
 
@@ -70,11 +70,9 @@ def insert_rule_codes(
     return ids
 
 
-_code_key = func.upper(codes.c.code)
 _LISTED = (
     codes.c.id,
     codes.c.code,
-    _code_key.label("code_key"),  # the listing key by code, as the database folds it (SQLite: ASCII only)
     codes.c.uses,
     codes.c.max_uses,
     codes.c.consume_unit,
@@ -82,10 +80,6 @@ _LISTED = (
     codes.c.rule_json,
     codes.c.created_at,
 )
-# Every rule code has one of the rule units (standard codes have per_cart/per_item); saying so lets the
-# partial index ix_codes_rule_promotion_code (promotion_id, upper(code)) serve the code order and filters.
-# Its predicate verbatim, as SQL: with the units as bound parameters neither database could prove it.
-_RULE_CODE = text(RULE_CODE_UNITS_SQL)
 
 
 @dataclass(frozen=True)
@@ -105,34 +99,40 @@ def rule_code_page(
     equals: str | None,
     greater: str | None,
     descending: bool | None,
+    postgresql: bool,
 ) -> RuleCodePage:
     """A page of the promotion's codes and their total: ``equals``/``greater`` compare upper-cased;
     ``descending`` None keeps creation order (``id``, on ix_codes_promotion), else the order of the code,
-    case-insensitively (``upper(code)``, unique in a promotion, on ix_codes_rule_promotion_code).
+    case-insensitively (``upper(code)``, then ``id``).
 
-    A page with a seek (from a cursor) starts from its key on that index: no row before it is read, so the
-    millionth page costs what the first does. The total is the count kept on the promotion, or the
-    matching rows counted when filtered."""
-    condition: list[ColumnElement[bool] | TextClause] = [codes.c.promotion_id == promotion_id]
+    In creation order a page with a seek (from a cursor) starts from its id on ix_codes_promotion: no row
+    before it is read, so the millionth page costs what the first does. The code order has no index (one
+    would slow every rule code insert, see docs/rule-promotions.md): it pages by offset only, which
+    ``page[offset]``'s limit of 10,000 bounds. The total is the count kept on the promotion, or the
+    matching rows counted when filtered. ``postgresql``: the statement is for PostgreSQL (its seek is
+    spelled for its planner)."""
+    condition = [codes.c.promotion_id == promotion_id]
     if equals is not None:
-        condition.append(_code_key == equals.upper())
+        condition.append(func.upper(codes.c.code) == equals.upper())
     if greater is not None:
-        condition.append(_code_key > greater.upper())
-    filtered = equals is not None or greater is not None
-    if filtered or descending is not None:
-        # Only where the code index serves: in creation order PostgreSQL's generic plan (a statement run
-        # often is prepared) would read the whole promotion from it and sort by id, not seek on the id.
-        condition.append(_RULE_CODE)
+        condition.append(func.upper(codes.c.code) > greater.upper())
     total = (
         select(func.count()).select_from(codes).where(*condition)
-        if filtered
+        if equals is not None or greater is not None
         else select(promotions.c.code_count).where(promotions.c.id == promotion_id)
     ).scalar_subquery()
-    key: ColumnElement[Any] = codes.c.id if descending is None else _code_key
     # The page and its total in one statement.
-    query = select(*_LISTED, total.label("total")).where(*condition)
-    windowed, turned = _window(query, key, bool(descending), page)
-    return RuleCodePage(windowed, select(total), turned)
+    query: Select[Any] = select(*_LISTED, total.label("total")).where(*condition)
+    if descending is None:
+        windowed, turned = _seek_by_id(query, promotion_id, page, postgresql)
+        return RuleCodePage(windowed, select(total), turned)
+    assert page.seek is None, "a list in code order has no cursor: the route refuses one"
+    code_key = func.upper(codes.c.code)
+    order: list[ColumnElement[Any]] = (
+        [code_key.desc(), codes.c.id.desc()] if descending else [code_key, codes.c.id]
+    )
+    windowed = query.order_by(*order).limit(page.limit).offset(page.offset)
+    return RuleCodePage(windowed, select(total), False)
 
 
 def list_rule_codes(
@@ -145,26 +145,45 @@ def list_rule_codes(
     descending: bool | None,
 ) -> tuple[list[Any], int]:
     """The rows and total of ``rule_code_page``, in the list's order."""
-    statements = rule_code_page(promotion_id, page, equals=equals, greater=greater, descending=descending)
+    statements = rule_code_page(
+        promotion_id,
+        page,
+        equals=equals,
+        greater=greater,
+        descending=descending,
+        postgresql=conn.dialect.name == "postgresql",
+    )
     rows = conn.execute(statements.rows).all()
     if rows:
         return list(rows[::-1] if statements.turned else rows), int(rows[0].total)
     return [], int(conn.execute(statements.total).scalar_one())
 
 
-def _window(
-    query: Select[Any], key: ColumnElement[Any], descending: bool, page: PageRequest
+def _seek_by_id(
+    query: Select[Any], promotion_id: int, page: PageRequest, postgresql: bool
 ) -> tuple[Select[Any], bool]:
-    """The page's rows of ``query`` in the list's order of ``key``, and whether they are read in the
-    opposite order (a backward seek: the rows just before a key, or the last rows), to be turned round."""
+    """The page's rows of ``query`` in creation order, and whether they are read in the opposite order (a
+    backward seek: the rows just before an id, or the last rows), to be turned round."""
     seek = page.seek
     if seek is None:
-        return query.order_by(key.desc() if descending else key).limit(page.limit).offset(page.offset), False
-    upward = seek.forward != descending  # forward on an ascending list, backward on a descending one
+        return query.order_by(codes.c.id).limit(page.limit).offset(page.offset), False
     if seek.key is not None:
-        start = seek.key[0]
-        query = query.where(key > start if upward else key < start)
-    return query.order_by(key if upward else key.desc()).limit(seek.take), not seek.forward
+        (start,) = seek.key
+        # PostgreSQL may walk the primary key from a plain ``id > start`` (low correlation of promotion_id
+        # to the table's order makes ix_codes_promotion look dear), reading other promotions' codes in
+        # between; a row comparison on (promotion_id, id) only ix_codes_promotion can start from. SQLite
+        # would use only promotion_id=? of a row comparison, so it gets the plain one.
+        place: ColumnElement[Any] = codes.c.id
+        key: ColumnElement[Any] = literal(start)
+        if postgresql:
+            place, key = (
+                tuple_(codes.c.promotion_id, codes.c.id),
+                tuple_(literal(promotion_id), literal(start)),
+            )
+        query = query.where(place > key if seek.forward else place < key)
+    if seek.forward:
+        return query.order_by(codes.c.promotion_id, codes.c.id).limit(seek.take), False
+    return query.order_by(codes.c.promotion_id.desc(), codes.c.id.desc()).limit(seek.take), True
 
 
 def delete_code_by_pk(conn: Connection, store_id: int, promotion_id: int, pk: int) -> bool:

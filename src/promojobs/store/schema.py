@@ -150,17 +150,6 @@ Index(
     postgresql_where=text("scope <> 0"),
 )
 Index("ix_codes_promotion", codes.c.promotion_id, codes.c.id)
-# A rule promotion's codes in code order, for its list's sort=code|-code and code filters, seeking by key
-# (migration 0008). Partial: only rule codes (their consume units), so standard codes pay nothing for it.
-RULE_CODE_UNITS = ("per_application", "per_checkout")
-RULE_CODE_UNITS_SQL = "consume_unit IN ('per_application', 'per_checkout')"
-Index(
-    "ix_codes_rule_promotion_code",
-    codes.c.promotion_id,
-    func.upper(codes.c.code),
-    sqlite_where=text(RULE_CODE_UNITS_SQL),
-    postgresql_where=text(RULE_CODE_UNITS_SQL),
-)
 Index("ix_codes_job", codes.c.job_id)
 
 jobs = Table(
