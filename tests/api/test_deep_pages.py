@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
+from promojobs.domain.pagination import KeySeek, PageRequest
 from promojobs.services.codes import NewCode
-from promojobs.store.schema import promotions
+from promojobs.store.codes import list_codes, page_query
+from promojobs.store.schema import codes, promotions
 from tests.api.test_errors import assert_ep_error
 from tests.support import Api, LiveServer
 
@@ -215,3 +217,46 @@ def test_promotion_list__walking_next_and_prev_past_offset_10000_visits_each_pro
         url = body["links"]["prev"]
     assert [key for page in reversed(pages) for key in page] == newest_first
     assert len(pages[0]) == 50
+
+
+def test_deep_page__seeks_on_the_listing_index_though_ids_interleave_with_another_promotion(
+    server: LiveServer,
+) -> None:
+    """The seek behind a cursor, on each database's executed plan: a promotion's 2,000 codes added in turns
+    with another's 20,000 (so the primary key alone cannot seek; PostgreSQL used to walk it from the id
+    and throw the neighbour's rows away, ten for each row of the page) are read from ix_codes_promotion
+    (promotion_id, id): exactly the page's rows, none filtered out."""
+    api = server.api()
+    caller = server.container.access.admit(api.http.headers["Authorization"])
+    neighbour, promotion = api.create_promotion(), api.create_promotion()
+    own: list[str] = []
+    for batch in range(10):
+        server.container.codes.add(
+            caller.store_id, neighbour, [NewCode(f"NB{batch}-{n:05d}") for n in range(2_000)]
+        )
+        batch_codes = [f"OWN{batch}-{n:04d}" for n in range(200)]
+        server.container.codes.add(caller.store_id, promotion, [NewCode(code) for code in batch_codes])
+        own += batch_codes
+    with server.container.database.read() as conn:
+        pk = conn.execute(select(promotions.c.id).where(promotions.c.uuid == promotion)).scalar_one()
+        after = conn.execute(
+            select(codes.c.id).where(codes.c.promotion_id == pk).order_by(codes.c.id).offset(449).limit(1)
+        ).scalar_one()  # 50 codes of the 3rd batch follow, then 2,000 of the neighbour's
+        seek = PageRequest(100, 11_000, KeySeek(forward=True, key=(after,), take=100))
+        listed = list_codes(conn, caller.store_id, promotion, seek, None)
+        assert listed is not None and [row.code for row in listed[0]] == own[450:550]
+        query, values = page_query(seek, postgresql=conn.dialect.name == "postgresql")
+        params = {"store": caller.store_id, "promotion": promotion, **values}
+        if conn.dialect.name == "sqlite":
+            plan = " ".join(r.detail for r in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"), params))
+            assert "USING INDEX ix_codes_promotion (promotion_id=? AND id>?)" in plan, plan
+            return
+        conn.execute(text("ANALYZE codes"))
+        (tree,) = conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}"), params).scalar_one()
+    nodes, pending = [], [tree["Plan"]]
+    while pending:
+        nodes.append(pending.pop())
+        pending += nodes[-1].get("Plans", [])
+    (scan,) = [node for node in nodes if node.get("Relation Name") == "codes"]
+    assert scan["Index Name"] == "ix_codes_promotion", tree
+    assert scan["Actual Rows"] == 100 and scan.get("Rows Removed by Filter", 0) == 0, tree

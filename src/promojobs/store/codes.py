@@ -123,9 +123,25 @@ _BY_OFFSET = " ORDER BY id LIMIT :limit OFFSET :offset"
 _AFTER_KEY = " AND id > :key ORDER BY id LIMIT :limit"
 _BEFORE_KEY = " AND id < :key ORDER BY id DESC LIMIT :limit"
 _LAST_ROWS = " ORDER BY id DESC LIMIT :limit"
+# PostgreSQL walks the primary key from a plain ``id > :key`` when the promotion's codes are interleaved
+# with other promotions' (measured: a promotion holding 0.1 % of a 900,000-code table read 25,000 rows for
+# a page of 25, 4.5 ms, and more as the table grows); a row comparison on (promotion_id, id) only its
+# listing index can start from (0.4 ms). SQLite would use only promotion_id=? of it, so keeps the plain one.
+_PG_SEEK = {
+    _AFTER_KEY: " AND (promotion_id, id) > ((SELECT id FROM p), :key) ORDER BY promotion_id, id LIMIT :limit",
+    _BEFORE_KEY: " AND (promotion_id, id) < ((SELECT id FROM p), :key)"
+    " ORDER BY promotion_id DESC, id DESC LIMIT :limit",
+}
 _ALL = {
     window: _PAGE_SQL.format(total="p.code_count", condition="", window=window)
     for window in (_BY_OFFSET, _AFTER_KEY, _BEFORE_KEY, _LAST_ROWS)
+}
+_ALL_PG = {
+    **_ALL,
+    **{
+        window: _PAGE_SQL.format(total="p.code_count", condition="", window=pg)
+        for window, pg in _PG_SEEK.items()
+    },
 }
 # One code, case-insensitively: the unique (store_id, upper(code)) index finds it.
 _ONE_CONDITION = " AND store_id = :store AND upper(code) = :code"
@@ -145,6 +161,12 @@ def _window(page: PageRequest) -> tuple[str, dict[str, int | str]]:
     return (_AFTER_KEY if seek.forward else _BEFORE_KEY), {"limit": seek.take, "key": seek.key[0]}
 
 
+def page_query(page: PageRequest, *, postgresql: bool) -> tuple[str, dict[str, int | str]]:
+    """The statement of one page of a promotion's codes in creation order, and its window's values."""
+    window, values = _window(page)
+    return (_ALL_PG if postgresql else _ALL)[window], values
+
+
 def list_codes(
     conn: Connection, store_id: int, promotion_uuid: str, page: PageRequest, code: str | None
 ) -> tuple[list[Any], int] | None:
@@ -153,8 +175,7 @@ def list_codes(
     None when the store has no such promotion."""
     values: dict[str, int | str]
     if code is None:
-        window, values = _window(page)
-        query = _ALL[window]
+        query, values = page_query(page, postgresql=conn.dialect.name == "postgresql")
     else:
         query, values = _ONE, {"limit": page.limit, "offset": page.offset, "code": code.upper()}
     rows = conn.execute(text(query), {"store": store_id, "promotion": promotion_uuid, **values}).all()
