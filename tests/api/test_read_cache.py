@@ -184,10 +184,11 @@ class _Calls:
 def test_busy_token__confirmed_ahead_of_time__its_requests_never_wait_for_the_lookup(
     make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A token trusted for 0.4 s and used without a pause for 2 s: a background confirmation in the second
-    half of each trust renews it, so after the first request no request looks the token up itself (without
-    that, one would at every lapse, and a busy list's p99 was made of those)."""
-    server = make_server(embedded_worker=False, token_cache_seconds=0.4)
+    """A token trusted for 1 s (the default) and used without a pause for 3 s: a background confirmation in
+    the second half of each trust renews it, so after the first request no request looks the token up
+    itself (without that, one would at each of the lapses, and a busy list's p99 was made of those). Only
+    a pause of half a second between two requests could make it miss."""
+    server = make_server(embedded_worker=False, token_cache_seconds=1.0)
     access, auth = server.container.access, server.container.auth
     looked_up, confirmed = _Calls(access.admit), _Calls(auth.refresh)
     monkeypatch.setattr(access, "admit", looked_up)
@@ -195,12 +196,12 @@ def test_busy_token__confirmed_ahead_of_time__its_requests_never_wait_for_the_lo
     api = server.api()
     promotion = api.create_promotion()
     for path in (f"/v2/promotions/{promotion}/jobs", "/v2/promotions"):  # kept answers, then routed reads
-        ends = time.monotonic() + 1.0
+        ends = time.monotonic() + 1.5
         while time.monotonic() < ends:
             assert api.http.get(path).status_code == 200
         api.create_promotion()  # the next path's answers are not kept yet
     assert looked_up.count <= 1, f"{looked_up.count} requests looked their token up"
-    assert confirmed.count >= 3
+    assert confirmed.count >= 2
 
 
 def test_token_revoked_by_another_process__refused_within_its_trust_though_confirmed_ahead(

@@ -70,10 +70,18 @@ class VersionReads:
                     version = await to_thread.run_sync(self._read, store_id)
                 except Exception as exc:  # each waiter handles it (Unavailable: the app answers 503)
                     round_.set_exception(exc)
+                except BaseException:  # cancelled (the loop is stopping): nobody may wait for it forever
+                    round_.cancel()
+                    raise
                 else:
                     round_.set_result(version)
         finally:
             del self._reading[store_id]
+            # A round that came while this task was being cancelled has no reader left: end it too, so the
+            # next request starts a reader of its own instead of joining it.
+            waiting = self._next.pop(store_id, None)
+            if waiting is not None:
+                waiting.cancel()
 
 
 def _retrieve(future: asyncio.Future[int]) -> None:
@@ -87,20 +95,18 @@ _confirmations: set[asyncio.Task[None]] = set()  # held: the loop keeps only wea
 def remembered(access: PromotionAccess, authorization: str | None) -> Principal | None:
     """``access.remembered`` for async code, which also has a busy token confirmed with the database in the
     background before its entry lapses (services/token_cache.py), so its callers never pay the lookup."""
-    caller = access.remembered(authorization)
-    if caller is not None:
-        token = access.refresh_due(authorization)
-        if token is not None:
-            task = asyncio.get_running_loop().create_task(_confirm(access, token))
-            _confirmations.add(task)
-            task.add_done_callback(_confirmations.discard)
+    caller, due = access.remembered_and_due(authorization)
+    if due is not None:
+        task = asyncio.get_running_loop().create_task(_confirm(access, due))
+        _confirmations.add(task)
+        task.add_done_callback(_confirmations.discard)
     return caller
 
 
 async def _confirm(access: PromotionAccess, token: str) -> None:
     # A failure forgets the entry: the next request looks the token up itself and answers for it.
     with contextlib.suppress(Exception):
-        await to_thread.run_sync(access.auth.refresh, token)
+        await to_thread.run_sync(access.confirm, token)
 
 
 class CachedReads:

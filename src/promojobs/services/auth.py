@@ -166,14 +166,16 @@ class AuthService:
         return self._look_up(key, now)
 
     def _look_up(self, key: str, now: int) -> Principal:
-        """The token's caller from the database, trusted from ``now`` (taken before the query)."""
+        """The token's caller from the database, trusted from ``now`` (taken before the query). Not kept if
+        a client was revoked here while the query ran: it may have read the token before the revocation."""
+        revocations = self._recent.revocations
         with self.database.read() as conn:
             record = auth_store.find_live_token(conn, key, now)
         if record is None:
             self._recent.forget(key)
             raise Unauthorized()
         principal = Principal(record.client_id, record.store_id, record.grant_type, record.expires_at)
-        self._recent.put(key, principal, record.client_id, now, record.expires_at)
+        self._recent.put(key, principal, record.client_id, now, record.expires_at, revocations)
         return principal
 
     def _check_credentials(
@@ -203,13 +205,19 @@ class PromotionAccess:
     def remembered(self, authorization: str | None) -> Principal | None:
         """The admitted caller if the token was validated in the last few seconds (memory only, so safe on
         the event loop); ``None`` when only the database can tell. Raises as ``admit`` does."""
-        principal = self.auth.recently_seen(bearer_token(authorization))
-        return None if principal is None else self._admitted(principal)
+        return self.remembered_and_due(authorization)[0]
 
-    def refresh_due(self, authorization: str | None) -> str | None:
-        """The token to confirm ahead of time (``auth.refresh``), if this admitted caller's is due."""
+    def remembered_and_due(self, authorization: str | None) -> tuple[Principal | None, str | None]:
+        """``remembered``, and the token if it is due to be confirmed ahead of time (``confirm``)."""
         token = bearer_token(authorization)
-        return token if self.auth.refresh_due(token) else None
+        principal = self.auth.recently_seen(token)
+        if principal is None:
+            return None, None
+        return self._admitted(principal), token if self.auth.refresh_due(token) else None
+
+    def confirm(self, token: str) -> None:
+        """Confirm a remembered token with the database ahead of its lapse (blocking)."""
+        self.auth.refresh(token)
 
     def admit(self, authorization: str | None) -> Principal:
         """The admitted caller; may look the token up in the database (blocking: off the event loop)."""
