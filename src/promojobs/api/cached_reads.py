@@ -93,9 +93,10 @@ _confirmations: set[asyncio.Task[None]] = set()  # held: the loop keeps only wea
 
 
 def remembered(access: PromotionAccess, authorization: str | None) -> Principal | None:
-    """``access.remembered`` for async code, which also has a busy token confirmed with the database in the
-    background before its entry lapses (services/token_cache.py), so its callers never pay the lookup."""
-    caller, due = access.remembered_and_due(authorization)
+    """The caller ``access.remembered`` admits, for async code, which also has a busy token confirmed with
+    the database in the background before its entry lapses (services/token_cache.py), so its callers never
+    pay the lookup."""
+    caller, due = access.remembered(authorization)
     if due is not None:
         task = asyncio.get_running_loop().create_task(_confirm(access, due))
         _confirmations.add(task)

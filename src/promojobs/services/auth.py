@@ -139,13 +139,12 @@ class AuthService:
             auth_store.insert_token(conn, hash_token(token), client, grant_type, expires_at)
         return TokenGrant(token, self.token_seconds, expires_at // 1_000_000, grant_type)
 
-    def recently_seen(self, token: str) -> Principal | None:
-        """The caller of a token validated in the last few seconds, from memory only; else ``None``."""
-        return self._recent.get(hash_token(token), now_us())
-
-    def refresh_due(self, token: str) -> bool:
-        """Whether ``refresh`` should confirm this recently seen token now (true once per confirmation)."""
-        return self._recent.refresh_due(hash_token(token), now_us())
+    def recently_seen(self, token: str) -> tuple[Principal | None, bool]:
+        """The caller of a token validated in the last few seconds, from memory only (else ``None``), and
+        whether ``refresh`` should confirm it now (true once per confirmation)."""
+        key, now = hash_token(token), now_us()
+        principal = self._recent.get(key, now)
+        return principal, principal is not None and self._recent.refresh_due(key, now)
 
     def refresh(self, token: str) -> None:
         """Confirm a recently seen token with the database ahead of its entry's lapse, or forget it if it is
@@ -202,18 +201,15 @@ class PromotionAccess:
         self.auth = auth
         self.rate_limit = rate_limit
 
-    def remembered(self, authorization: str | None) -> Principal | None:
+    def remembered(self, authorization: str | None) -> tuple[Principal | None, str | None]:
         """The admitted caller if the token was validated in the last few seconds (memory only, so safe on
-        the event loop); ``None`` when only the database can tell. Raises as ``admit`` does."""
-        return self.remembered_and_due(authorization)[0]
-
-    def remembered_and_due(self, authorization: str | None) -> tuple[Principal | None, str | None]:
-        """``remembered``, and the token if it is due to be confirmed ahead of time (``confirm``)."""
+        the event loop), ``None`` when only the database can tell; and the token if it is due to be
+        confirmed ahead of time (``confirm``). Raises as ``admit`` does."""
         token = bearer_token(authorization)
-        principal = self.auth.recently_seen(token)
+        principal, due = self.auth.recently_seen(token)
         if principal is None:
             return None, None
-        return self._admitted(principal), token if self.auth.refresh_due(token) else None
+        return self._admitted(principal), token if due else None
 
     def confirm(self, token: str) -> None:
         """Confirm a remembered token with the database ahead of its lapse (blocking)."""
