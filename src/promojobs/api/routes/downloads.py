@@ -20,7 +20,7 @@ class ExportFile(FileResponse):
     chunk_size = 1 << 20
 
 
-@router.get("/downloads/{job_id}.csv", response_class=FileResponse)
+@router.get("/downloads/{job_id}.csv", response_class=ExportFile)
 def download_export(job_id: str, request: Request, container: ContainerDep) -> Response:
     container.links.verify(job_id, single_query(request, "expires"), single_query(request, "signature"))
     file_name = container.jobs.exported_file(job_id)
