@@ -182,23 +182,29 @@ def test_deep_page__reflects_codes_deleted_before_it_and_never_repeats_one(serve
     assert following["meta"]["results"]["total"] == 10_250
 
 
+def copies_of_promotion(server: LiveServer, template: str, count: int, per_creation_time: int) -> list[str]:
+    """``template`` and copies of it (of either kind) up to ``count`` promotions, inserted directly, older
+    and older with ``per_creation_time`` sharing each creation time; their ids newest first, as listed (the
+    id, ascending in insertion order, breaks a tie)."""
+    with server.container.database.write() as conn:
+        row = conn.execute(select(promotions).where(promotions.c.uuid == template)).one()._asdict()
+        del row["id"]
+        created = {template: row["created_at"]}
+        for index in range(1, count):
+            created[str(uuid.uuid4())] = row["created_at"] - index // per_creation_time
+        copies = [{**row, "uuid": key, "created_at": at} for key, at in list(created.items())[1:]]
+        conn.execute(insert(promotions), copies)
+    position = {key: index for index, key in enumerate(created)}
+    return sorted(created, key=lambda key: (-created[key], -position[key]))
+
+
 def test_promotion_list__walking_next_and_prev_past_offset_10000_visits_each_promotion_once(
     server: LiveServer,
 ) -> None:
     """Promotions seek by (created_at, id), newest first; three at a time share a creation time, so the
     id breaks the tie."""
     api = server.api()
-    template = api.create_promotion()
-    with server.container.database.write() as conn:
-        row = conn.execute(select(promotions).where(promotions.c.uuid == template)).one()._asdict()
-        del row["id"]
-        created = {template: row["created_at"]}
-        for index in range(1, 10_250):
-            created[str(uuid.uuid4())] = row["created_at"] - index // 3
-        copies = [{**row, "uuid": key, "created_at": at} for key, at in list(created.items())[1:]]
-        conn.execute(insert(promotions), copies)  # ids ascending in insertion order
-    position = {key: index for index, key in enumerate(created)}
-    newest_first = sorted(created, key=lambda key: (-created[key], -position[key]))
+    newest_first = copies_of_promotion(server, api.create_promotion(), 10_250, per_creation_time=3)
     url: str | None = "/v2/promotions?page[limit]=100"
     seen: list[str] = []
     while url is not None:

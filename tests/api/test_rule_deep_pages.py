@@ -22,7 +22,7 @@ from promojobs.services.rule_promotions import NewRuleCode
 from promojobs.store.rule_codes import rule_code_page
 from promojobs.store.schema import codes, jobs, promotions
 from tests.api.rule_support import BASE, create_id, create_job, wait_for
-from tests.api.test_deep_pages import CURSOR_ERROR, get_ok, query_of
+from tests.api.test_deep_pages import CURSOR_ERROR, copies_of_promotion, get_ok, query_of
 from tests.api.test_errors import assert_ep_error
 from tests.support import Api, LiveServer
 
@@ -288,17 +288,7 @@ def test_rule_promotions__walking_next_and_last_past_offset_10000_reach_the_end(
     """Rule promotions seek by (created_at, id), newest first, like standard ones; two at a time share a
     creation time."""
     api = server.api()
-    template = create_id(api)
-    with server.container.database.write() as conn:
-        row = conn.execute(select(promotions).where(promotions.c.uuid == template)).one()._asdict()
-        del row["id"]
-        created = {template: row["created_at"]}
-        for index in range(1, 10_150):
-            created[str(uuid.uuid4())] = row["created_at"] - index // 2
-        copies = [{**row, "uuid": key, "created_at": at} for key, at in list(created.items())[1:]]
-        conn.execute(insert(promotions), copies)  # ids ascending in insertion order
-    position = {key: index for index, key in enumerate(created)}
-    newest_first = sorted(created, key=lambda key: (-created[key], -position[key]))
+    newest_first = copies_of_promotion(server, create_id(api), 10_150, per_creation_time=2)
     url: str | None = f"{BASE}?page[offset]=9800&page[limit]=100"
     seen: list[str] = []
     while url is not None:
