@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import Request
 from starlette.responses import Response
 
@@ -48,7 +46,9 @@ async def login(request: Request) -> Response:
         except ApiRefusal as refusal:
             return render(request, "login.html", refusal.status, error=str(refusal), client_id=client_id)
     token = str(grant["access_token"])
-    lifetime = max(1, int(grant["expires"]) - int(time.time()))
+    # The grant's own lifetime, not `expires` minus our clock: that differs by a second when a second
+    # turns between the grant and here.
+    lifetime = max(1, int(grant["expires_in"]))
     response = redirect("/console/promotions")
     set_cookie(request, response, SESSION_COOKIE, token, lifetime)
     set_cookie(request, response, CSRF_COOKIE, new_seed(), None)  # a new seed for the new session

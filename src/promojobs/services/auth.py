@@ -67,6 +67,12 @@ class NewClient:
     store: str
 
 
+def new_client_id() -> str:
+    """160 random bits in hex, as Elastic Path's ids look: never starting with `-`, which a command line
+    would take for an option (`promojobs clients revoke <id>`), and safe in any URL or form."""
+    return secrets.token_hex(20)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -81,9 +87,7 @@ class AuthService:
         self._dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
 
     def create_client(self, store: str) -> NewClient:
-        client = NewClient(
-            client_id=secrets.token_urlsafe(24), client_secret=secrets.token_urlsafe(32), store=store
-        )
+        client = NewClient(client_id=new_client_id(), client_secret=secrets.token_urlsafe(32), store=store)
         with self.database.write() as conn:
             store_id = auth_store.get_or_create_store(conn, store)
             auth_store.insert_client(conn, store_id, client.client_id, _hasher.hash(client.client_secret))
