@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import free_port
+from tests.support import access_token, bearer_http, client_credentials_grant, free_port
 
 PROMOJOBS = str(Path(sys.executable).parent / "promojobs")
 
@@ -25,6 +25,31 @@ def process_env(database_url: str, data_dir: Path, **settings: object) -> dict[s
     for name, value in settings.items():
         env[f"PROMOJOBS_{name.upper()}"] = str(value)
     return env
+
+
+@dataclass(frozen=True)
+class BootstrapClient:
+    """The API client a process creates at start from its settings (``PROMOJOBS_BOOTSTRAP_CLIENT_ID`` and
+    ``_SECRET``): pass ``settings`` to the process, then ask any of them for a token."""
+
+    client_id: str
+    client_secret: str
+
+    @property
+    def settings(self) -> dict[str, object]:
+        return {"bootstrap_client_id": self.client_id, "bootstrap_client_secret": self.client_secret}
+
+    def grant(self, base_url: str) -> httpx.Response:
+        """The token endpoint's answer to this client, whatever it is."""
+        return client_credentials_grant(base_url, self.client_id, self.client_secret)
+
+    def token(self, base_url: str) -> str:
+        """A token over HTTP; the test fails unless it is granted (200)."""
+        return access_token(base_url, self.client_id, self.client_secret)
+
+    def http(self, base_url: str) -> httpx.Client:
+        """An HTTP client of ``base_url`` with a new token of its own."""
+        return bearer_http(base_url, self.token(base_url))
 
 
 @dataclass

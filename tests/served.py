@@ -19,7 +19,7 @@ import httpx
 from promojobs import bootstrap
 from promojobs.config import Settings
 from tests.processes import PROMOJOBS, process_env
-from tests.support import free_port
+from tests.support import access_token, free_port
 
 
 @dataclass
@@ -65,42 +65,10 @@ class Served(Process):
             clients = {store: container.auth.create_client(store) for store in stores}
         finally:
             container.database.dispose()
-        tokens = {}
-        for store, client in clients.items():
-            response = httpx.post(
-                f"{self.base_url}/oauth/access_token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": client.client_id,
-                    "client_secret": client.client_secret,
-                },
-                timeout=60,
-            )
-            assert response.status_code == 200, response.text
-            tokens[store] = str(response.json()["access_token"])
-        return tokens
-
-
-def spawn_serve(
-    database_url: str,
-    data_dir: Path,
-    settings: Mapping[str, object] | None = None,
-    *,
-    worker: bool = True,
-    name: str = "serve",
-) -> Served:
-    """Start ``promojobs serve`` on a free port; do not wait for it (see ``wait_ready``)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_path = data_dir / f"{name}.log"
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            [PROMOJOBS, "serve", "--port", str(port), *([] if worker else ["--no-worker"])],
-            env=process_env(database_url, data_dir, **(settings or {})),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Served(process, log_path, f"http://127.0.0.1:{port}", database_url, data_dir)
+        return {
+            store: access_token(self.base_url, client.client_id, client.client_secret)
+            for store, client in clients.items()
+        }
 
 
 def wait_ready(served: Served, timeout: float = 60) -> None:
@@ -124,13 +92,27 @@ def start_serve(
     *,
     worker: bool = True,
     name: str = "serve",
+    wait: bool = True,
 ) -> Served:
-    served = spawn_serve(database_url, data_dir, settings, worker=worker, name=name)
-    try:
-        wait_ready(served)
-    except BaseException:
-        served.stop()
-        raise
+    """Start ``promojobs serve`` on a free port and wait until it is ready; with ``wait=False`` return at
+    once, for a server that cannot be ready yet (then see ``wait_ready``)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = data_dir / f"{name}.log"
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [PROMOJOBS, "serve", "--port", str(port), *([] if worker else ["--no-worker"])],
+            env=process_env(database_url, data_dir, **(settings or {})),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(process, log_path, f"http://127.0.0.1:{port}", database_url, data_dir)
+    if wait:
+        try:
+            wait_ready(served)
+        except BaseException:
+            served.stop()
+            raise
     return served
 
 

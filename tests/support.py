@@ -144,6 +144,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def client_credentials_grant(
+    base_url: str, client_id: str, client_secret: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """``POST /oauth/access_token`` with the client-credentials grant: the answer, whatever it is."""
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+    return httpx.post(f"{base_url}/oauth/access_token", data=form, headers=headers, timeout=60)
+
+
+def access_token(base_url: str, client_id: str, client_secret: str) -> str:
+    """A token for the client over HTTP; the test fails unless it is granted (200)."""
+    response = client_credentials_grant(base_url, client_id, client_secret)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def bearer_http(base_url: str, token: str) -> httpx.Client:
+    """An HTTP client of ``base_url`` that sends ``token`` as its bearer with every request."""
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
 @dataclass
 class LiveServer:
     """promojobs served by uvicorn on 127.0.0.1 in a background thread: real HTTP, real database."""

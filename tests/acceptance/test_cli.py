@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.processes import PROMOJOBS, process_env
-from tests.support import free_port
+from tests.support import access_token, client_credentials_grant, free_port
 
 SECRET = "bootstrap-value-for-tests"  # noqa: S105 (a test fixture, not a credential)
 
@@ -37,11 +37,6 @@ def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str
     raise AssertionError(log.read_text())
 
 
-def _token(base_url: str, client_id: str, secret: str) -> httpx.Response:
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    return httpx.post(f"{base_url}/oauth/access_token", data=form, timeout=60)
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=60)
@@ -56,7 +51,8 @@ def test_first_start__writes_a_private_credentials_file_and_prints_only_its_path
         credentials_file = tmp_path / "data" / "bootstrap-client.json"
         credentials = json.loads(credentials_file.read_text())
         assert stat.S_IMODE(os.stat(credentials_file).st_mode) == 0o600
-        assert _token(base_url, credentials["client_id"], credentials["client_secret"]).status_code == 200
+        granted = client_credentials_grant(base_url, credentials["client_id"], credentials["client_secret"])
+        assert granted.status_code == 200, granted.text
     finally:
         _stop(process)
     log = (tmp_path / "serve.log").read_text()
@@ -73,7 +69,7 @@ def test_bootstrap_client__from_the_environment_exists_after_start(database_url:
     )
     process, base_url = _serve(env, tmp_path / "serve.log")
     try:
-        assert _token(base_url, "ops-client", SECRET).status_code == 200
+        assert client_credentials_grant(base_url, "ops-client", SECRET).status_code == 200
         assert not (tmp_path / "data" / "bootstrap-client.json").exists()
     finally:
         _stop(process)
@@ -92,7 +88,7 @@ def test_clients_create_and_revoke(database_url: str, tmp_path: Path) -> None:
 
     process, base_url = _serve(env, tmp_path / "serve.log")
     try:
-        token = _token(base_url, client_id, secret).json()["access_token"]
+        token = access_token(base_url, client_id, secret)
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{base_url}/v2/promotions", headers=headers).status_code == 200
         revoked = _run(["clients", "revoke", client_id], env)
@@ -103,7 +99,7 @@ def test_clients_create_and_revoke(database_url: str, tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the revoked client's token kept working"
             time.sleep(0.1)
         assert status == 401
-        assert _token(base_url, client_id, secret).status_code == 401
+        assert client_credentials_grant(base_url, client_id, secret).status_code == 401
     finally:
         _stop(process)
     assert _run(["clients", "revoke", "no-such-client"], env).returncode != 0

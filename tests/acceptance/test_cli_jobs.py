@@ -18,7 +18,7 @@ import pytest
 
 from tests.processes import PROMOJOBS, process_env
 from tests.served import Served, start_serve
-from tests.support import PostgresDatabases, database_url_for
+from tests.support import PostgresDatabases, access_token, bearer_http, database_url_for
 
 PROMOTION_ARGS = ["--name", "Summer", "--amount", "1000", "--start", "2026-01-01", "--end", "2030-01-01"]
 
@@ -52,10 +52,8 @@ def _one_error_line(result: subprocess.CompletedProcess[str], code: int = 1) -> 
 
 def _api(served: Served) -> httpx.Client:
     saved = json.loads((served.data_dir / "bootstrap-client.json").read_text())
-    form = {"grant_type": "client_credentials", **saved}
-    del form["store"]
-    token = httpx.post(f"{served.base_url}/oauth/access_token", data=form).json()["access_token"]
-    return httpx.Client(base_url=served.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    token = access_token(served.base_url, saved["client_id"], saved["client_secret"])
+    return bearer_http(served.base_url, token)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 
 from promojobs.services.auth import NewClient
 from tests.api.test_errors import assert_client_error, assert_ep_error
-from tests.support import LiveServer, wait_past
+from tests.support import LiveServer, client_credentials_grant, wait_past
 
 TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "expires", "identifier"}
 BEARER = "Bearer"
@@ -32,12 +32,7 @@ def new_client(server: LiveServer, store: str = "store-a") -> NewClient:
 
 
 def client_credentials(server: LiveServer, client: NewClient) -> httpx.Response:
-    return request_token(
-        server,
-        grant_type="client_credentials",
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-    )
+    return client_credentials_grant(server.base_url, client.client_id, client.client_secret)
 
 
 def bearer(server: LiveServer, token: str) -> httpx.Client:
@@ -353,14 +348,7 @@ def test_bearer_scheme__is_case_insensitive(server: LiveServer) -> None:
 def test_token_endpoint_and_docs__need_no_bearer(server: LiveServer) -> None:
     # A garbage bearer on the token endpoint itself is irrelevant: it authenticates with the form.
     client = new_client(server)
-    response = httpx.post(
-        f"{server.base_url}/oauth/access_token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client.client_id,
-            "client_secret": client.client_secret,
-        },
-        headers={"Authorization": "Bearer garbage"},
-        timeout=60,
+    response = client_credentials_grant(
+        server.base_url, client.client_id, client.client_secret, headers={"Authorization": "Bearer garbage"}
     )
     assert response.status_code == 200, response.text

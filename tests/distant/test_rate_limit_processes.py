@@ -14,20 +14,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import Fleet
-from tests.support import DistantDatabase
+from tests.processes import BootstrapClient, Fleet
+from tests.support import DistantDatabase, bearer_http
 
 RATE = 40.0  # per second, for the store, all processes together
 BURST = 15  # 5 a process: a bucket of 1 would waste what accrues between its requests
 SECONDS = 4.0
 SENDERS = 6
-CLIENT = {"bootstrap_client_id": "rate-client", "bootstrap_client_secret": "rate-secret-0123456789"}
+CLIENT = BootstrapClient("rate-client", "rate-secret-0123456789")
 
 
 @pytest.fixture
 def three_apis(distant_pg: DistantDatabase, tmp_path: Path) -> Iterator[list[str]]:
     settings = {
-        **CLIENT,
+        **CLIENT.settings,
         "rate_limit_per_second": RATE,
         "rate_limit_burst": BURST,
         "process_heartbeat_seconds": 0.2,
@@ -51,19 +51,8 @@ def test_three_processes__the_store_gets_its_rate_not_three_times_it(three_apis:
     while not all(_sharing(url) == 3 for url in three_apis):  # every process has seen the other two
         assert time.monotonic() < deadline, [_sharing(url) for url in three_apis]
         time.sleep(0.05)
-    token = httpx.post(
-        f"{three_apis[0]}/oauth/access_token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": CLIENT["bootstrap_client_id"],
-            "client_secret": CLIENT["bootstrap_client_secret"],
-        },
-        timeout=30,
-    ).json()["access_token"]
-    clients = [
-        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        for url in three_apis
-    ]
+    token = CLIENT.token(three_apis[0])
+    clients = [bearer_http(url, token) for url in three_apis]
     for client in clients:  # the token known to each process (its bucket is then one short at most)
         client.get("/v2/promotions")
     statuses: Counter[int] = Counter()

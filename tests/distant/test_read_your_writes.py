@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import Fleet
-from tests.support import PROMOTION, DistantDatabase
+from tests.processes import BootstrapClient, Fleet
+from tests.support import PROMOTION, DistantDatabase, bearer_http
 
 ROUNDS = 100  # of each kind: code added, code deleted, job created
-CLIENT = {"bootstrap_client_id": "ryw-client", "bootstrap_client_secret": "ryw-secret-0123456789"}
+CLIENT = BootstrapClient("ryw-client", "ryw-secret-0123456789")
 
 
 @pytest.fixture
@@ -32,23 +32,12 @@ def distant_url(backend: str, database_url: str, request: pytest.FixtureRequest)
 
 @pytest.fixture
 def two_apis(distant_url: str, tmp_path: Path) -> Iterator[list[httpx.Client]]:
-    fleet = Fleet(distant_url, tmp_path, dict(CLIENT))
+    fleet = Fleet(distant_url, tmp_path, CLIENT.settings)
     clients: list[httpx.Client] = []
     try:
         urls = [fleet.api(), fleet.api()]
-        token = httpx.post(
-            f"{urls[0]}/oauth/access_token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": CLIENT["bootstrap_client_id"],
-                "client_secret": CLIENT["bootstrap_client_secret"],
-            },
-            timeout=30,
-        ).json()["access_token"]
-        clients = [
-            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-            for url in urls
-        ]
+        token = CLIENT.token(urls[0])
+        clients = [bearer_http(url, token) for url in urls]
         yield clients
     finally:
         for client in clients:

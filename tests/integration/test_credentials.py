@@ -15,17 +15,13 @@ import httpx
 
 from promojobs import bootstrap
 from promojobs.config import Settings
-from tests.processes import PROMOJOBS, Fleet, process_env
+from tests.processes import PROMOJOBS, BootstrapClient, Fleet, process_env
 from tests.served import start_serve
 
 CLIENT_ID = "ops-bootstrap"
 SECRET = "bootstrap-secret-for-tests-0123"  # noqa: S105 (a test fixture, not a credential)
+BOOTSTRAP = BootstrapClient(CLIENT_ID, SECRET)
 REVOCATION_BOUND_SECONDS = 1.0  # PROMOJOBS_TOKEN_CACHE_SECONDS: its default, which is also its maximum
-
-
-def _token(base_url: str, client_id: str, secret: str) -> httpx.Response:
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-    return httpx.post(f"{base_url}/oauth/access_token", data=form, timeout=60)
 
 
 def _revoke(database_url: str, data_dir: Path, client_id: str) -> None:
@@ -42,16 +38,15 @@ def _revoke(database_url: str, data_dir: Path, client_id: str) -> None:
 def test_revoked_bootstrap_client__stays_revoked_when_serve_restarts_with_the_same_environment(
     database_url: str, tmp_path: Path
 ) -> None:
-    bootstrap = {"bootstrap_client_id": CLIENT_ID, "bootstrap_client_secret": SECRET}
-    first = start_serve(database_url, tmp_path / "data", bootstrap, worker=False, name="first")
+    first = start_serve(database_url, tmp_path / "data", BOOTSTRAP.settings, worker=False, name="first")
     try:
-        assert _token(first.base_url, CLIENT_ID, SECRET).status_code == 200
+        assert BOOTSTRAP.grant(first.base_url).status_code == 200
     finally:
         first.stop()
     _revoke(database_url, tmp_path / "data", CLIENT_ID)
-    again = start_serve(database_url, tmp_path / "data", bootstrap, worker=False, name="again")
+    again = start_serve(database_url, tmp_path / "data", BOOTSTRAP.settings, worker=False, name="again")
     try:
-        refused = _token(again.base_url, CLIENT_ID, SECRET)
+        refused = BOOTSTRAP.grant(again.base_url)
     finally:
         again.stop()
     assert refused.status_code == 401, refused.text
@@ -63,25 +58,13 @@ def test_revoked_bootstrap_client__stays_revoked_when_serve_restarts_with_the_sa
 def test_bootstrap_secret_changed_in_the_environment__does_not_replace_the_stored_secret(
     database_url: str, tmp_path: Path
 ) -> None:
-    first = start_serve(
-        database_url,
-        tmp_path / "data",
-        {"bootstrap_client_id": CLIENT_ID, "bootstrap_client_secret": SECRET},
-        worker=False,
-        name="first",
-    )
+    first = start_serve(database_url, tmp_path / "data", BOOTSTRAP.settings, worker=False, name="first")
     first.stop()
-    other = SECRET + "-other"
-    again = start_serve(
-        database_url,
-        tmp_path / "data",
-        {"bootstrap_client_id": CLIENT_ID, "bootstrap_client_secret": other},
-        worker=False,
-        name="again",
-    )
+    changed = BootstrapClient(CLIENT_ID, SECRET + "-other")
+    again = start_serve(database_url, tmp_path / "data", changed.settings, worker=False, name="again")
     try:
-        assert _token(again.base_url, CLIENT_ID, other).status_code == 401
-        assert _token(again.base_url, CLIENT_ID, SECRET).status_code == 200
+        assert changed.grant(again.base_url).status_code == 401
+        assert BOOTSTRAP.grant(again.base_url).status_code == 200
     finally:
         again.stop()
     assert f"bootstrap client {CLIENT_ID} already exists with another secret" in again.log()
@@ -90,14 +73,10 @@ def test_bootstrap_secret_changed_in_the_environment__does_not_replace_the_store
 def test_revocation_from_the_command_line__is_effective_in_every_api_process_within_1_s(
     pg_database_url: str, tmp_path: Path
 ) -> None:
-    fleet = Fleet(
-        pg_database_url,
-        tmp_path,
-        {"bootstrap_client_id": CLIENT_ID, "bootstrap_client_secret": SECRET},
-    )
+    fleet = Fleet(pg_database_url, tmp_path, BOOTSTRAP.settings)
     try:
         apis = [fleet.api(), fleet.api()]
-        response = _token(apis[0], CLIENT_ID, SECRET)
+        response = BOOTSTRAP.grant(apis[0])
         assert response.status_code == 200, response.text
         headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
         for base_url in apis:  # each process has now validated the token and remembers it

@@ -19,7 +19,7 @@ from promojobs import bootstrap
 from promojobs.config import Settings
 from promojobs.worker.wakeup import CHANNEL
 from tests.processes import Fleet
-from tests.support import PG_ADMIN_URL, PROMOTION
+from tests.support import PG_ADMIN_URL, PROMOTION, access_token, bearer_http
 
 BIG_JOB = 1_000_000
 SMALL_JOB = 30_000
@@ -43,21 +43,13 @@ def _tokens(database_url: str, data_dir: Path, base_url: str) -> list[str]:
     tokens = []
     for index in range(STORES):
         client = container.auth.create_client(f"store-{index}")
-        response = httpx.post(
-            f"{base_url}/oauth/access_token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client.client_id,
-                "client_secret": client.client_secret,
-            },
-        )
-        tokens.append(response.json()["access_token"])
+        tokens.append(access_token(base_url, client.client_id, client.client_secret))
     container.database.dispose()
     return tokens
 
 
 def _submit(base_url: str, token: str, number_of_codes: int) -> tuple[str, str, int]:
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+    with bearer_http(base_url, token) as http:
         promotion = http.post("/v2/promotions", json={"data": PROMOTION}).json()["data"]["id"]
         parameters = {
             "number_of_codes": number_of_codes,

@@ -18,18 +18,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import Fleet
+from tests.processes import BootstrapClient, Fleet
 from tests.support import Api
 
 pytestmark = pytest.mark.slow
 
 CODES = 200_000
-CLIENT = {"bootstrap_client_id": "export-crash-client", "bootstrap_client_secret": "export-crash-secret-0123"}
+CLIENT = BootstrapClient("export-crash-client", "export-crash-secret-0123")
 
 
 @pytest.fixture
 def fleet(database_url: str, tmp_path: Path) -> Iterator[Fleet]:
-    settings = {**CLIENT, "lease_seconds": 2, "poll_seconds": 0.2, "worker_batch_size": 10_000}
+    settings = {**CLIENT.settings, "lease_seconds": 2, "poll_seconds": 0.2, "worker_batch_size": 10_000}
     fleet = Fleet(database_url, tmp_path, settings)
     yield fleet
     fleet.close()
@@ -37,13 +37,7 @@ def fleet(database_url: str, tmp_path: Path) -> Iterator[Fleet]:
 
 @contextmanager
 def _api(base_url: str) -> Iterator[Api]:
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": CLIENT["bootstrap_client_id"],
-        "client_secret": CLIENT["bootstrap_client_secret"],
-    }
-    token = httpx.post(f"{base_url}/oauth/access_token", data=form, timeout=60).json()["access_token"]
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+    with CLIENT.http(base_url) as http:
         yield Api(http)
 
 

@@ -29,16 +29,13 @@ from sqlalchemy import make_url, text
 
 from promojobs.store.database import Database
 from promojobs.worker import export
-from tests.processes import PROMOJOBS, process_env
-from tests.served import Served, spawn_serve, spawn_worker, start_serve, wait_for_log, wait_ready
+from tests.processes import PROMOJOBS, BootstrapClient, process_env
+from tests.served import Served, spawn_worker, start_serve, wait_for_log, wait_ready
 from tests.support import PROMOTION, Api, LiveServer, join_all
 from tests.tcp_proxy import TcpProxy
 
 MakeServer = Callable[..., LiveServer]
-BOOTSTRAP: dict[str, object] = {
-    "bootstrap_client_id": "fault-client",
-    "bootstrap_client_secret": "fault-secret-0123456789",
-}
+BOOTSTRAP = BootstrapClient("fault-client", "fault-secret-0123456789")
 
 
 def _run_serve(database_url: str | None, data_dir: Path, **settings: object) -> tuple[int, str]:
@@ -60,21 +57,6 @@ def _run_serve(database_url: str | None, data_dir: Path, **settings: object) -> 
 def _proxied(database_url: str, proxy: TcpProxy) -> str:
     url = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
     return url.render_as_string(hide_password=False)
-
-
-def _bootstrap_http(base_url: str) -> httpx.Client:
-    response = httpx.post(
-        f"{base_url}/oauth/access_token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": BOOTSTRAP["bootstrap_client_id"],
-            "client_secret": BOOTSTRAP["bootstrap_client_secret"],
-        },
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    token = response.json()["access_token"]
-    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 def _job_codes(database_url: str, job_id: str) -> tuple[int, int]:
@@ -181,7 +163,7 @@ def test_database_unreachable_at_start__postgresql_appears_during_the_wait__serv
     upstream = make_url(pg_database_url)
     proxy = TcpProxy(upstream.host or "127.0.0.1", upstream.port or 5432)  # not listening yet
     url = _proxied(pg_database_url, proxy)
-    served = spawn_serve(url, tmp_path / "api", BOOTSTRAP, worker=False)
+    served = start_serve(url, tmp_path / "api", BOOTSTRAP.settings, worker=False, wait=False)
     worker = spawn_worker(url, tmp_path / "worker", {"poll_seconds": 0.2})
     try:
         for process in (served, worker):  # each has retried at least once: it waits, it did not give up
@@ -190,7 +172,7 @@ def test_database_unreachable_at_start__postgresql_appears_during_the_wait__serv
         proxy.start()  # the database appears
         wait_ready(served, timeout=30)
         wait_for_log(worker, " started", timeout=30)
-        with _bootstrap_http(served.base_url) as http:
+        with BOOTSTRAP.http(served.base_url) as http:
             api = Api(http)
             promotion = api.create_promotion()
             job = api.generate(promotion, 1000)
@@ -207,12 +189,14 @@ def test_database_unreachable_at_start__sqlite_directory_appears_during_the_wait
     tmp_path: Path,
 ) -> None:
     later = tmp_path / "mounted-later"
-    served = spawn_serve(f"sqlite:///{later / 'promojobs.sqlite3'}", tmp_path / "data", BOOTSTRAP)
+    served = start_serve(
+        f"sqlite:///{later / 'promojobs.sqlite3'}", tmp_path / "data", BOOTSTRAP.settings, wait=False
+    )
     try:
         wait_for_log(served, "cannot be opened (unable to open database file)")
         later.mkdir()
         wait_ready(served, timeout=30)
-        with _bootstrap_http(served.base_url) as http:
+        with BOOTSTRAP.http(served.base_url) as http:
             assert Api(http).create_promotion()
     finally:
         served.stop()
@@ -300,9 +284,9 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
         "poll_seconds": 0.2,
         "chunk_size": LOST_JOB,
     }
-    served = start_serve(url, tmp_path / "api", {**BOOTSTRAP, "chunk_size": LOST_JOB}, worker=False)
+    served = start_serve(url, tmp_path / "api", {**BOOTSTRAP.settings, "chunk_size": LOST_JOB}, worker=False)
     worker = spawn_worker(url, tmp_path / "worker", settings)
-    http = _bootstrap_http(served.base_url)
+    http = BOOTSTRAP.http(served.base_url)
     idle = None
     try:
         api = Api(http)
@@ -340,7 +324,7 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
                 ),
                 ("GET", "/readyz", None),
             ]:
-                # At once: the client's timeout (30 s) turns a request that hangs into a failure.
+                # At once: the client's timeout (60 s) turns a request that hangs into a failure.
                 _assert_unavailable_soon(http, method, path, body)
             tokens = httpx.post(
                 f"{served.base_url}/oauth/access_token",
@@ -397,9 +381,9 @@ def test_database_connections_killed_mid_job__the_job_is_not_failed_and_ends_wit
     (``pg_terminate_backend``); the database itself stays up, so the next connection works at once. The
     batch in flight rolls back and the worker carries on: the job must not fail."""
     settings: dict[str, object] = {"worker_batch_size": 1000, "lease_seconds": 600, "poll_seconds": 0.2}
-    served = start_serve(pg_database_url, tmp_path / "api", BOOTSTRAP, worker=False)
+    served = start_serve(pg_database_url, tmp_path / "api", BOOTSTRAP.settings, worker=False)
     worker = spawn_worker(pg_database_url, tmp_path / "worker", settings)
-    http = _bootstrap_http(served.base_url)
+    http = BOOTSTRAP.http(served.base_url)
     database = Database(pg_database_url)
     try:
         api = Api(http)
