@@ -10,18 +10,7 @@ from typing import Any
 import httpx
 import orjson
 
-PROMOTION: dict[str, Any] = {
-    "type": "promotion",
-    "name": "Bench",
-    "description": "benchmark",
-    "enabled": True,
-    "automatic": False,
-    "promotion_type": "fixed_discount",
-    "schema": {"currencies": [{"currency": "USD", "amount": 1000}]},
-    "start": "2026-01-01",
-    "end": "2030-01-01",
-}
-
+from promojobs.api.operation_docs import PROMOTION_REQUEST
 
 RULE_PROMOTION: dict[str, Any] = {
     "type": "rule_promotion",
@@ -71,7 +60,7 @@ class Client:
         return response.json() if response.content else None
 
     def create_promotion(self, name: str) -> str:
-        body = {"data": {**PROMOTION, "name": name}}
+        body = {"data": {**PROMOTION_REQUEST, "name": name}}
         return str(self._ok(self.http.post("/v2/promotions", json=body), 201)["data"]["id"])
 
     def create_rule_promotion(self, name: str) -> str:

@@ -27,6 +27,7 @@ from sqlalchemy import make_url
 from promojobs import bootstrap
 from promojobs.api.app import create_app
 from promojobs.api.edge import server_config
+from promojobs.api.operation_docs import PROMOTION_REQUEST
 from promojobs.bootstrap import Container
 from promojobs.config import Settings
 from promojobs.store.database import Database
@@ -217,17 +218,7 @@ def start_server(database_url: str, data_dir: Path, **overrides: Any) -> LiveSer
     return LiveServer(container, f"http://127.0.0.1:{port}", server, thread)
 
 
-PROMOTION = {
-    "type": "promotion",
-    "name": "Summer",
-    "description": "10 off",
-    "enabled": True,
-    "automatic": False,
-    "promotion_type": "fixed_discount",
-    "schema": {"currencies": [{"currency": "USD", "amount": 1000}]},
-    "start": "2026-01-01",
-    "end": "2030-01-01",
-}
+PROMOTION = PROMOTION_REQUEST  # the API docs' example request: the tests send what the docs show
 
 
 class Api:
