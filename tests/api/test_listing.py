@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.api.test_errors import assert_ep_error
 from tests.support import Api, LiveServer
@@ -38,26 +39,22 @@ def page(api: Api, path: str, **params: Any) -> dict[str, Any]:
 # ---- page parameters ------------------------------------------------------------------------------
 
 
-BAD_LIMITS = ["0", "101", "abc", "-1", "1.5", "", "1e2", "10000000000000000000000", "٣"]
-BAD_OFFSETS = ["-1", "10001", "x", "", "0.5", "99999999999999999999999"]
+BAD_VALUES = {  # page[limit] is from 1 to 100, page[offset] from 0 to 10000, each an integer
+    "page[limit]": ["0", "101", "abc", "-1", "1.5", "", "1e2", "10000000000000000000000", "٣"],
+    "page[offset]": ["-1", "10001", "x", "", "0.5", "99999999999999999999999"],
+}
 
 
-def test_page_limit_outside_1_to_100_or_not_an_integer__is_400_with_source(server: LiveServer) -> None:
+@pytest.mark.parametrize("parameter", BAD_VALUES)
+def test_page_parameter_out_of_its_range_or_not_an_integer__is_400_with_the_parameter_as_source(
+    server: LiveServer, parameter: str
+) -> None:
     api = server.api()
     promotion = api.create_promotion()
     for path in list_paths(promotion):
-        for value in BAD_LIMITS:
-            response = api.http.get(path, params={"page[limit]": value})
-            assert_ep_error(response, 400, "Bad Request", source="page[limit]")
-
-
-def test_page_offset_outside_0_to_10000_or_not_an_integer__is_400_with_source(server: LiveServer) -> None:
-    api = server.api()
-    promotion = api.create_promotion()
-    for path in list_paths(promotion):
-        for value in BAD_OFFSETS:
-            response = api.http.get(path, params={"page[offset]": value})
-            assert_ep_error(response, 400, "Bad Request", source="page[offset]")
+        for value in BAD_VALUES[parameter]:
+            response = api.http.get(path, params={parameter: value})
+            assert_ep_error(response, 400, "Bad Request", source=parameter)
 
 
 def test_page_bounds__limit_1_and_100_and_offset_0_and_10000_are_accepted(server: LiveServer) -> None:
