@@ -6,7 +6,7 @@ rows really went in, so the caller can top up (generation) or refuse the request
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ import psycopg.errors
 from sqlalchemy import Connection, delete, func, select, text, update
 
 from promojobs.domain.pagination import PageRequest
+from promojobs.store.code_pages import BY_OFFSET, code_windows, window_of
 from promojobs.store.schema import codes, promotions
 
 # (code, uses, max_uses, consume_unit, user)
@@ -117,49 +118,31 @@ _PAGE_SQL = (
     "WHERE promotion_id = (SELECT id FROM p){condition}{window}) c ON 1 = 1 "
     "ORDER BY c.id"
 )
-# How the page is found on the (promotion_id, id) index: by counting rows (page[offset], at most 10,000),
-# or by seeking from a key (a cursor), which costs the same on the first page and the millionth.
-_BY_OFFSET = " ORDER BY id LIMIT :limit OFFSET :offset"
-_AFTER_KEY = " AND id > :key ORDER BY id LIMIT :limit"
-_BEFORE_KEY = " AND id < :key ORDER BY id DESC LIMIT :limit"
-_LAST_ROWS = " ORDER BY id DESC LIMIT :limit"
-# PostgreSQL walks the primary key from a plain ``id > :key`` when the promotion's codes are interleaved
-# with other promotions' (measured: a promotion holding 0.1 % of a 900,000-code table read 25,000 rows for
-# a page of 25, 4.5 ms, and more as the table grows); a row comparison on (promotion_id, id) only its
-# listing index can start from (0.4 ms). SQLite would use only promotion_id=? of it, so keeps the plain one.
-_PG_WINDOWS = {  # each window, and the one PostgreSQL runs for it
-    _BY_OFFSET: _BY_OFFSET,
-    _LAST_ROWS: _LAST_ROWS,
-    _AFTER_KEY: " AND (promotion_id, id) > ((SELECT id FROM p), :key) ORDER BY promotion_id, id LIMIT :limit",
-    _BEFORE_KEY: " AND (promotion_id, id) < ((SELECT id FROM p), :key)"
-    " ORDER BY promotion_id DESC, id DESC LIMIT :limit",
-}
-_ALL = {window: _PAGE_SQL.format(total="p.code_count", condition="", window=window) for window in _PG_WINDOWS}
-_ALL_PG = {
-    window: _PAGE_SQL.format(total="p.code_count", condition="", window=pg)
-    for window, pg in _PG_WINDOWS.items()
-}
+_PROMOTION = "(SELECT id FROM p)"  # its id, found by the statement itself
+
+
+def _pages(*, postgresql: bool) -> dict[str, str]:
+    """The statement of each window of store.code_pages, by name."""
+    windows = code_windows(_PROMOTION, postgresql=postgresql)
+    return {
+        name: _PAGE_SQL.format(total="p.code_count", condition="", window=w.sql)
+        for name, w in windows.items()
+    }
+
+
+_ALL, _ALL_PG = _pages(postgresql=False), _pages(postgresql=True)
 # One code, case-insensitively: the unique (store_id, upper(code)) index finds it.
 _ONE_CONDITION = " AND store_id = :store AND upper(code) = :code"
 _ONE = _PAGE_SQL.format(
     total=f"(SELECT count(*) FROM codes WHERE promotion_id = p.id{_ONE_CONDITION})",
     condition=_ONE_CONDITION,
-    window=_BY_OFFSET,
+    window=code_windows(_PROMOTION, postgresql=False)[BY_OFFSET].sql,
 )
 
 
-def _window(page: PageRequest) -> tuple[str, dict[str, int | str]]:
-    seek = page.seek
-    if seek is None:
-        return _BY_OFFSET, {"limit": page.limit, "offset": page.offset}
-    if seek.key is None:
-        return _LAST_ROWS, {"limit": seek.take}
-    return (_AFTER_KEY if seek.forward else _BEFORE_KEY), {"limit": seek.take, "key": seek.key[0]}
-
-
-def page_query(page: PageRequest, *, postgresql: bool) -> tuple[str, dict[str, int | str]]:
+def page_query(page: PageRequest, *, postgresql: bool) -> tuple[str, dict[str, int]]:
     """The statement of one page of a promotion's codes in creation order, and its window's values."""
-    window, values = _window(page)
+    window, values = window_of(page)
     return (_ALL_PG if postgresql else _ALL)[window], values
 
 
@@ -169,7 +152,7 @@ def list_codes(
     """One page of a promotion's codes in creation order (``id``) and their total (the count kept on the
     promotion), or only the code equal to ``code``: ONE statement, the promotion looked up in it.
     None when the store has no such promotion."""
-    values: dict[str, int | str]
+    values: Mapping[str, int | str]
     if code is None:
         query, values = page_query(page, postgresql=conn.dialect.name == "postgresql")
     else:

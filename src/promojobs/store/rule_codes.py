@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, text
 
 from promojobs.domain.pagination import PageRequest
+from promojobs.store.code_pages import code_windows, window_of
 from promojobs.store.codes import count_codes
 from promojobs.store.schema import codes, promotions
 
@@ -159,31 +160,24 @@ def list_rule_codes(
     return [], int(conn.execute(statements.total).scalar_one())
 
 
+# The creation-order windows of store.code_pages, the promotion's id bound as :promotion_id.
+_WINDOWS = {postgresql: code_windows(":promotion_id", postgresql=postgresql) for postgresql in (False, True)}
+
+
 def _seek_by_id(
     query: Select[Any], promotion_id: int, page: PageRequest, postgresql: bool
 ) -> tuple[Select[Any], bool]:
     """The page's rows of ``query`` in creation order, and whether they are read in the opposite order (a
     backward seek: the rows just before an id, or the last rows), to be turned round."""
-    seek = page.seek
-    if seek is None:
-        return query.order_by(codes.c.id).limit(page.limit).offset(page.offset), False
-    if seek.key is not None:
-        (start,) = seek.key
-        # PostgreSQL may walk the primary key from a plain ``id > start`` (low correlation of promotion_id
-        # to the table's order makes ix_codes_promotion look dear), reading other promotions' codes in
-        # between; a row comparison on (promotion_id, id) only ix_codes_promotion can start from. SQLite
-        # would use only promotion_id=? of a row comparison, so it gets the plain one.
-        place: ColumnElement[Any] = codes.c.id
-        key: ColumnElement[Any] = literal(start)
-        if postgresql:
-            place, key = (
-                tuple_(codes.c.promotion_id, codes.c.id),
-                tuple_(literal(promotion_id), literal(start)),
-            )
-        query = query.where(place > key if seek.forward else place < key)
-    if seek.forward:
-        return query.order_by(codes.c.promotion_id, codes.c.id).limit(seek.take), False
-    return query.order_by(codes.c.promotion_id.desc(), codes.c.id.desc()).limit(seek.take), True
+    name, values = window_of(page)
+    window = _WINDOWS[postgresql][name]
+    if window.condition:
+        query = query.where(text(window.condition))
+    query = query.order_by(text(window.order)).limit(values["limit"])
+    if window.by_offset:
+        query = query.offset(values["offset"])
+    # The values of the window's text (``params`` sets each name the statement has, and skips the others).
+    return query.params(promotion_id=promotion_id, key=values.get("key")), window.backward
 
 
 def delete_code_by_pk(conn: Connection, store_id: int, promotion_id: int, pk: int) -> bool:
