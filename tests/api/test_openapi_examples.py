@@ -66,14 +66,14 @@ def _endpoints() -> dict[tuple[str, str], Endpoint]:
     return found
 
 
-def _document(server: LiveServer) -> dict[str, Any]:
+def served_document(server: LiveServer) -> dict[str, Any]:
     response = httpx.get(f"{server.base_url}/openapi.json")
     assert response.status_code == 200, response.text
     document: dict[str, Any] = response.json()
     return document
 
 
-def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def served_operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, item in document["paths"].items():
         for method, operation in item.items():
             yield method, path, operation
@@ -90,9 +90,9 @@ def _validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema_r
 def test_openapi__every_operation_has_a_description_and_an_example_of_its_success_and_its_errors(
     server: LiveServer,
 ) -> None:
-    document = _document(server)
+    document = served_document(server)
     endpoints = _endpoints()
-    for method, path, operation in _operations(document):
+    for method, path, operation in served_operations(document):
         where = (method, path)
         assert len(operation.get("description", "")) >= 40, where
         doc = OPERATION_DOCS.get(endpoints[where])
@@ -119,9 +119,9 @@ def test_openapi__every_operation_has_a_description_and_an_example_of_its_succes
 
 
 def test_openapi__every_example_is_valid_against_its_schema_in_the_same_document(server: LiveServer) -> None:
-    document = _document(server)
+    document = served_document(server)
     checked = 0
-    for method, path, operation in _operations(document):
+    for method, path, operation in served_operations(document):
         bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
         for body in bodies:
             for media_type, media in body.get("content", {}).items():
@@ -134,7 +134,7 @@ def test_openapi__every_example_is_valid_against_its_schema_in_the_same_document
 
 
 def test_openapi__each_field_states_one_maximum_length(server: LiveServer) -> None:
-    document = _document(server)
+    document = served_document(server)
     for name, schema in document["components"]["schemas"].items():
         for field, property_schema in schema.get("properties", {}).items():
             stated = [property_schema.get("maxLength")]
@@ -248,6 +248,14 @@ def _send(world: World, method: str, path: str, doc: OperationDoc, example: Exam
     target = path.format(**world.path_parameters)
     tokens = {"client_credentials": world.api.http.headers["Authorization"], "implicit": world.implicit}
     headers = {"Authorization": tokens[example.grant]} if example.grant in tokens else {}
+    if example.idempotency_key is not None:
+        headers["Idempotency-Key"] = example.idempotency_key
+        first = _substituted(doc.request_for(doc.successes[0]), {docs.PROMOTION_ID: world.promotion_id or ""})
+        _created(
+            httpx.post(
+                f"{server.base_url}{path.format(**world.path_parameters)}", json=first, headers=headers
+            )
+        )
     if path == "/oauth/access_token":
         client = server.container.auth.create_client(f"token-{next(_stores)}")
         form = _substituted(
@@ -306,9 +314,20 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row[:column] + row[column + 1 :] for row in rows]
 
 
-def _compare(example: Example, response: httpx.Response, schema: jsonschema_rs.Validator) -> list[str]:
+def _compare(
+    example: Example, response: httpx.Response, documented: dict[str, Any], schema: jsonschema_rs.Validator
+) -> list[str]:
     if response.status_code != example.status:
         return [f"status {response.status_code} instead of {example.status}: {response.text[:500]}"]
+    headers = [
+        f"header {name}: {response.headers.get(name)!r} instead of {example.headers.get(name)!r}"
+        for name in documented.get("headers", {})
+        if response.headers.get(name) != example.headers.get(name)
+    ]
+    return headers + _compare_body(example, response, schema)
+
+
+def _compare_body(example: Example, response: httpx.Response, schema: jsonschema_rs.Validator) -> list[str]:
     if example.body is None:
         return [] if response.content == b"" else [f"a body: {response.text[:200]}"]
     if isinstance(example.body, str):
@@ -326,13 +345,13 @@ def _compare(example: Example, response: httpx.Response, schema: jsonschema_rs.V
 
 def test_openapi_examples__every_example_is_what_the_live_server_answers(make_server: MakeServer) -> None:
     server = make_server(embedded_worker=False)
-    document = _document(server)
+    document = served_document(server)
     endpoints = _endpoints()
     api = server.api("examples")
     implicit = f"Bearer {server.token('examples', grant_type='implicit')}"
     failures: list[str] = []
     sent = 0
-    for method, path, operation in _operations(document):
+    for method, path, operation in served_operations(document):
         endpoint = endpoints[(method, path)]
         doc = OPERATION_DOCS[endpoint]
         for example in doc.examples:
@@ -340,9 +359,10 @@ def test_openapi_examples__every_example_is_what_the_live_server_answers(make_se
                 continue
             world = _world(server, api, implicit, path, endpoint, example)
             response = _send(world, method, path, doc, example)
-            content: dict[str, Any] = operation["responses"][str(example.status)].get("content", {})
+            documented: dict[str, Any] = operation["responses"][str(example.status)]
+            content: dict[str, Any] = documented.get("content", {})
             schema: dict[str, Any] = next((media["schema"] for media in content.values()), {})
-            differences = _compare(example, response, _validator(document, schema))
+            differences = _compare(example, response, documented, _validator(document, schema))
             failures += [f"{method.upper()} {path} {example.summary!r}: {found}" for found in differences]
             sent += 1
     assert not failures, "\n".join(failures)
@@ -354,7 +374,7 @@ def test_openapi__each_stated_maximum_length_is_the_one_the_server_enforces(
     make_server: MakeServer, kind: str
 ) -> None:
     server = make_server(embedded_worker=False)
-    schemas = _document(server)["components"]["schemas"]
+    schemas = served_document(server)["components"]["schemas"]
     api = server.api()
     http = api.http
     if kind == "standard":

@@ -41,7 +41,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(CachedReads, access=container.access, cache=container.read_cache)
     app.add_middleware(AccessLog)
     app.add_middleware(metrics.RequestMetrics)
-    openapi.install(app, codes_per_job=container.settings.codes_per_job_limit)
+    openapi.install(app, container.settings)
     docs.install(app)
     return app
 

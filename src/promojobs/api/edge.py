@@ -59,6 +59,23 @@ class EdgeLimits:
         # Each limit is the setting of the same name.
         return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
 
+    # What each refusal says (the OpenAPI document shows the same words: api/operation_docs/common.py).
+
+    def target_too_long(self) -> str:
+        return f"The request target must be at most {self.max_url_bytes} bytes"
+
+    def headers_too_large(self) -> str:
+        return (
+            f"The request headers must be at most {self.max_header_bytes} bytes (names and values) "
+            f"in at most {self.max_headers} lines"
+        )
+
+    def head_too_slow(self) -> str:
+        return f"The request headers must arrive within {self.header_timeout_seconds:g} seconds"
+
+    def body_too_slow(self) -> str:
+        return f"The request body stopped arriving for {self.body_timeout_seconds:g} seconds"
+
 
 def server_config(app: Any, settings: Settings, *, log_level: str = "info", **options: Any) -> Config:
     """uvicorn's configuration for promojobs: the edge protocol and its limits, promojobs' own access log
@@ -86,7 +103,7 @@ class _Refused(Exception):
         self.status = status
 
 
-_TITLES = {
+TITLES = {
     400: "Bad Request",
     408: "Request Timeout",
     414: "URI Too Long",
@@ -196,7 +213,7 @@ class EdgeProtocol(HttpToolsProtocol):
         if self._phase == _BODY or self._head_fed < self._head_room:  # a request ended or got its head
             self.data_received(data[room:])
         else:
-            self._refuse(431, self._header_limits())
+            self._refuse(431, self.limits.headers_too_large())
 
     # ---- parser callbacks ----------------------------------------------------------------------------
 
@@ -269,11 +286,9 @@ class EdgeProtocol(HttpToolsProtocol):
         elif self._phase == _HEAD and self._head_fed == 0:
             self.transport.close()  # nothing of a request was sent: nobody to answer
         elif self._phase == _HEAD:
-            seconds = self.limits.header_timeout_seconds
-            self._refuse(408, f"The request headers must arrive within {seconds:g} seconds", linger=False)
+            self._refuse(408, self.limits.head_too_slow(), linger=False)
         else:
-            seconds = self.limits.body_timeout_seconds
-            self._refuse(408, f"The request body stopped arriving for {seconds:g} seconds", linger=False)
+            self._refuse(408, self.limits.body_too_slow(), linger=False)
 
     # ---- answers -------------------------------------------------------------------------------------
 
@@ -281,9 +296,9 @@ class EdgeProtocol(HttpToolsProtocol):
         cause = exc.__context__
         if isinstance(cause, _Refused):
             if cause.status == 414:
-                self._refuse(414, f"The request target must be at most {self.limits.max_url_bytes} bytes")
+                self._refuse(414, self.limits.target_too_long())
             else:
-                self._refuse(431, self._header_limits())
+                self._refuse(431, self.limits.headers_too_large())
             return
         if isinstance(exc, httptools.HttpParserCallbackError):
             reason = "its target is not a valid URL" if cause is not None else "it could not be read"
@@ -319,15 +334,8 @@ class EdgeProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
-    def _header_limits(self) -> str:
-        limits = self.limits
-        return (
-            f"The request headers must be at most {limits.max_header_bytes} bytes (names and values) "
-            f"in at most {limits.max_headers} lines"
-        )
-
     def _response(self, status: int, detail: str) -> bytes:
-        body = error_body(status, _TITLES[status], detail)
+        body = error_body(status, TITLES[status], detail)
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]

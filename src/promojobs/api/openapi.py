@@ -22,9 +22,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from promojobs.api.operation_docs import OPERATION_DOCS, Example, OperationDoc
+from promojobs.api.operation_docs.common import CommonAnswer, common_answers
 from promojobs.api.responses import ErrorResponse
 from promojobs.api.routes import codes, downloads, health, jobs, promotions, rule_promotions, tokens
+from promojobs.api.routes.jobs import MAX_IDEMPOTENCY_KEY_CHARS
 from promojobs.api.schemas import CODE_PATTERN
+from promojobs.config import Settings
 from promojobs.domain.codes import MAX_CODE_CHARS
 from promojobs.domain.filters import MAX_FILTER_BYTES
 from promojobs.domain.pagination import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
@@ -50,8 +53,36 @@ _ERROR_DESCRIPTIONS = {
     431: "The request headers are over PROMOJOBS_MAX_HEADER_BYTES or PROMOJOBS_MAX_HEADERS.",
 }
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"description": "Always `Bearer`.", "schema": {"type": "string"}}},
-    429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}},
+    401: {
+        "WWW-Authenticate": {
+            "description": "Always `Bearer`.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    },
+}
+# The operations that honour Idempotency-Key: their request header, and the header of a replayed answer.
+IDEMPOTENT = (jobs.create_job, rule_promotions.create_rule_job)
+_IDEMPOTENCY_KEY = {
+    "description": "Retry safely: a request with the key of an earlier one, and the same body, within "
+    "`PROMOJOBS_IDEMPOTENCY_SECONDS` (24 hours by default), creates nothing and answers the job the earlier "
+    "one created, with `Idempotent-Replayed: true`; with another body it is 422. Keys are per store.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_CHARS},
+}
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when the answer is a replay: the job an earlier request with the same "
+        "`Idempotency-Key` and body created. Absent otherwise.",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    }
 }
 _SERVICE = (429, 503)
 # Answered by the HTTP edge (api/edge.py) before any route, on every operation.
@@ -249,25 +280,25 @@ LINKS: dict[tuple[Endpoint, str], dict[str, Link]] = {
 }
 
 
-def install(app: FastAPI, *, codes_per_job: int) -> None:
-    """Serve FastAPI's document completed by ``complete_openapi``."""
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve FastAPI's document completed by ``complete_openapi``, for a server with these settings."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             generated = FastAPI.openapi(app)  # caches itself in app.openapi_schema: replace it
             app.openapi_schema = None
-            app.openapi_schema = complete_openapi(generated, app.routes, codes_per_job=codes_per_job)
+            app.openapi_schema = complete_openapi(generated, app.routes, settings)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
 def complete_openapi(
-    document: dict[str, Any], routes: Sequence[BaseRoute], *, codes_per_job: int
+    document: dict[str, Any], routes: Sequence[BaseRoute], settings: Settings
 ) -> dict[str, Any]:
-    """Return FastAPI's ``document`` (of an app with these ``routes``) completed: the real error responses,
-    query parameters, path parameter formats, the job parameters with this server's limit, and the links
-    between operations."""
+    """Return FastAPI's ``document`` (of an app with these ``routes``) completed: the real error responses
+    (those every operation may get in the words of this server's limits), query parameters, path parameter
+    formats, the job parameters with this server's limit, and the links between operations."""
     document = copy.deepcopy(document)
     components: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
@@ -275,7 +306,8 @@ def complete_openapi(
     error_schema = ErrorResponse.model_json_schema(ref_template=_COMPONENTS + "{model}")
     components.update(error_schema.pop("$defs", {}))
     components["ErrorResponse"] = error_schema
-    _document_job_parameters(components, codes_per_job)
+    _document_job_parameters(components, settings.codes_per_job_limit)
+    common = common_answers(settings)
 
     endpoints = {  # the app's routes as FastAPI's own get_openapi walks them
         (method.lower(), route.path_format): route.endpoint
@@ -290,7 +322,7 @@ def complete_openapi(
     ]
     operation_ids = {endpoint: operation["operationId"] for endpoint, operation in reversed(operations)}
     for endpoint, operation in operations:
-        _complete_operation(endpoint, operation, operation_ids, components)
+        _complete_operation(endpoint, operation, operation_ids, components, common)
     return document
 
 
@@ -324,6 +356,7 @@ def _complete_operation(
     operation: dict[str, Any],
     operation_ids: dict[Endpoint, str],
     components: dict[str, Any],
+    common: tuple[CommonAnswer, ...],
 ) -> None:
     responses: dict[str, Any] = operation["responses"]
     responses.pop("422", None)  # FastAPI's HTTPValidationError: never sent
@@ -341,9 +374,15 @@ def _complete_operation(
         responses["200"]["content"] = {"text/csv": {"schema": {"type": "string"}}}
     if endpoint is tokens.access_token:
         _document_token_form(operation, components)
+    if endpoint in IDEMPOTENT:
+        _document_idempotency(operation)
     doc = OPERATION_DOCS.get(endpoint)
     if doc is not None:
         _document_examples(operation, doc)
+    statuses = {*errors, *_EDGE}
+    for answer in common:
+        if answer.applies_to(statuses, secured=secured):
+            _show(operation, answer.example, answer.how)
     for code, documented in responses.items():
         links = LINKS.get((endpoint, code))
         if links:
@@ -366,13 +405,29 @@ def _document_examples(operation: dict[str, Any], doc: OperationDoc) -> None:
         if requests:
             media["examples"] = copy.deepcopy(requests)
     for example in doc.examples:
-        content = operation["responses"].get(str(example.status), {}).get("content", {})
-        for media in content.values():
-            shown: dict[str, Any] = {"summary": example.summary, "value": copy.deepcopy(example.body)}
-            how = _how_to_get(example)
-            if how:
-                shown["description"] = how
-            media.setdefault("examples", {})[_example_key(example)] = shown
+        _show(operation, example, _how_to_get(example))
+
+
+def _show(operation: dict[str, Any], example: Example, how: str) -> None:
+    """``example`` under its status, with what gets it (``how``) and the headers it is answered with."""
+    content = operation["responses"].get(str(example.status), {}).get("content", {})
+    answered_with = ", ".join(f"`{name}: {value}`" for name, value in example.headers.items())
+    description = "; ".join(
+        part for part in (how, answered_with and f"answered with {answered_with}") if part
+    )
+    for media in content.values():
+        shown: dict[str, Any] = {"summary": example.summary, "value": copy.deepcopy(example.body)}
+        if description:
+            shown["description"] = description
+        media.setdefault("examples", {})[_example_key(example)] = shown
+
+
+def _document_idempotency(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"].lower() == "idempotency-key":
+            parameter.update(copy.deepcopy(_IDEMPOTENCY_KEY))
+    created = next(documented for code, documented in operation["responses"].items() if code.startswith("2"))
+    created["headers"] = copy.deepcopy(_REPLAYED)
 
 
 def _how_to_get(example: Example) -> str:
@@ -385,6 +440,8 @@ def _how_to_get(example: Example) -> str:
         parts.append("a token of grant type `implicit`")
     if example.job:
         parts.append(f"the job is {example.job}")
+    if example.idempotency_key:
+        parts.append(f"`Idempotency-Key: {example.idempotency_key}`, sent before with the first request body")
     return "; ".join(parts)
 
 

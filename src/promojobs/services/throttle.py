@@ -26,6 +26,23 @@ from promojobs.store.database import Database, now_us
 log = logging.getLogger("promojobs")
 # A process not seen for this many heartbeats is gone (crashed, or cut off from the database).
 MISSED_HEARTBEATS = 3
+LOGIN_WINDOW_SECONDS = 60.0
+
+
+# What each limit answers (the OpenAPI document shows the same words).
+
+
+def store_rate_limited(wait_seconds: int) -> RateLimited:
+    return RateLimited(wait_seconds, f"Too many requests for this store; retry in {wait_seconds} s")
+
+
+def logins_throttled(wait_seconds: int) -> RateLimited:
+    return RateLimited(wait_seconds, f"Too many failed attempts; retry in {wait_seconds} s")
+
+
+def wait_for_one_token(missing: float, per_second: float) -> int:
+    """Whole seconds (at least one) until a bucket short of ``missing`` tokens at ``per_second`` has one."""
+    return max(1, math.ceil(missing / per_second))
 
 
 @dataclass
@@ -49,8 +66,7 @@ class StoreRateLimit:
             tokens = min(burst, tokens + (now - last) * rate)
             if tokens < 1:
                 self._buckets[store_id] = (tokens, now)
-                wait = max(1, math.ceil((1 - tokens) / rate))
-                raise RateLimited(wait, f"Too many requests for this store; retry in {wait} s")
+                raise store_rate_limited(wait_for_one_token(1 - tokens, rate))
             self._buckets[store_id] = (tokens - 1, now)
 
 
@@ -107,7 +123,7 @@ class LoginThrottle:
     address), refuse further attempts for the rest of the window, right secret or not."""
 
     max_failures: int = 10
-    window_seconds: float = 60.0
+    window_seconds: float = LOGIN_WINDOW_SECONDS
     _failures: dict[str, deque[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,7 +134,7 @@ class LoginThrottle:
                 recent = self._recent(key, now)
                 if len(recent) >= self.max_failures:
                     wait = max(1, math.ceil(recent[0] + self.window_seconds - now))
-                    raise RateLimited(wait, f"Too many failed attempts; retry in {wait} s")
+                    raise logins_throttled(wait)
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()

@@ -39,7 +39,10 @@ class Example:
     gets it. ``request`` is the body sent (for an error, the operation's first success request when
     ``None``); ``query`` the query parameters; ``unknown`` a path parameter naming nothing in the store;
     ``grant`` the grant type of the bearer token sent (``"none"``: no ``Authorization`` header);
-    ``job`` the state of the promotion's one job (the one ``job_id`` names; ``None``: no job)."""
+    ``job`` the state of the promotion's one job (the one ``job_id`` names; ``None``: no job);
+    ``idempotency_key`` the ``Idempotency-Key`` sent, after the operation's first success request was sent
+    once with it. ``headers`` are the answer's headers that the document declares for ``status`` (every
+    one of them: a declared header not named here is one the answer does not have)."""
 
     summary: str
     status: int
@@ -49,6 +52,8 @@ class Example:
     unknown: str | None = None
     grant: Grant = "client_credentials"
     job: JobState | None = None
+    idempotency_key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,11 +98,15 @@ def first_page(path: str, items: list[JsonObject]) -> JsonObject:
 
 # ---- errors every kind of promotion answers alike ----
 
+# Every 401 asks for a bearer token.
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
 UNAUTHORIZED = Example(
     "No bearer token (or an expired or revoked one)",
     401,
     error_body(401, "Unable to validate access token", "Unable to validate access token"),
     grant="none",
+    headers=BEARER_CHALLENGE,
 )
 STOREFRONT_FORBIDDEN = Example(
     "An implicit (storefront) token",
@@ -218,6 +227,32 @@ def completed_export(promotion: JsonObject) -> JsonObject:
         "result": {"exported": 1},
         "meta": {"timestamps": UPDATED, "audit": AUDIT},
     }
+
+
+IDEMPOTENCY_KEY = "3f1c8e2a-codes-for-summer"
+
+
+def idempotent_retries(created: JsonObject, another_request: JsonObject) -> tuple[Example, ...]:
+    """A job submission sent again with the ``Idempotency-Key`` of the first (which answered ``created``),
+    with the same body and with ``another_request``."""
+    return (
+        Example(
+            "The same request again, with the same Idempotency-Key",
+            201,
+            created,
+            idempotency_key=IDEMPOTENCY_KEY,
+            headers={"Idempotent-Replayed": "true"},
+        ),
+        Example(
+            "Another request with the same Idempotency-Key",
+            422,
+            error_body(
+                422, "Unprocessable Entity", "This Idempotency-Key was already used with a different request."
+            ),
+            request=another_request,
+            idempotency_key=IDEMPOTENCY_KEY,
+        ),
+    )
 
 
 def cancelled_at_once(pending: JsonObject) -> Example:

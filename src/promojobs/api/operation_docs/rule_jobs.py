@@ -19,6 +19,7 @@ from promojobs.api.operation_docs.base import (
     cancelled_at_once,
     completed_export,
     first_page,
+    idempotent_retries,
     not_cancellable,
     pending_generate,
     unknown_job_parameter,
@@ -40,6 +41,7 @@ RULE_PENDING_GENERATE = pending_generate(
 )
 RULE_COMPLETED_EXPORT = completed_export(_PROMOTION)
 _RULE_JOBS = f"/v2/rule-promotions/{RULE_PROMOTION_ID}/jobs"
+_GENERATING = {"data": {**RULE_PENDING_GENERATE, "id": JOB_ID}}
 
 _LIST_RULE_JOBS = OperationDoc(
     "The rule promotion's jobs, newest first; `filter` as for standard promotions' jobs.",
@@ -57,12 +59,8 @@ _CREATE_RULE_JOB = OperationDoc(
     "`Idempotency-Key` as standard promotions' jobs. The job has `rule_promotion_id`; `consume_unit` is "
     f"`per_application` or `per_checkout` (the default). `name` is at most {MAX_JOB_NAME_CHARS} characters.",
     (
-        Example(
-            "Generate ten codes",
-            201,
-            {"data": {**RULE_PENDING_GENERATE, "id": JOB_ID}},
-            request={"data": RULE_GENERATE_REQUEST},
-        ),
+        Example("Generate ten codes", 201, _GENERATING, request={"data": RULE_GENERATE_REQUEST}),
+        *idempotent_retries(_GENERATING, {"data": {**RULE_GENERATE_REQUEST, "name": "Other codes"}}),
         unknown_job_parameter("spring-"),
         TOO_MANY_JOBS,
         PROMOTION_NOT_FOUND,

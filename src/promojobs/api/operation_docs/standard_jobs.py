@@ -20,6 +20,7 @@ from promojobs.api.operation_docs.base import (
     cancelled_at_once,
     completed_export,
     first_page,
+    idempotent_retries,
     not_cancellable,
     pending_generate,
     unknown_job_parameter,
@@ -54,6 +55,7 @@ PENDING_GENERATE = pending_generate(
 )
 COMPLETED_EXPORT = completed_export(_PROMOTION)
 _JOBS = f"/v2/promotions/{PROMOTION_ID}/jobs"
+_GENERATING = {"data": {**PENDING_GENERATE, "id": JOB_ID}}
 
 _LIST_JOBS = OperationDoc(
     "The promotion's jobs, newest first. `filter` takes `eq(job_type,code_generate|code_export)` and "
@@ -74,12 +76,7 @@ _CREATE_JOB = OperationDoc(
     "within 24 hours answers the original job with `Idempotent-Replayed: true`, another body is 422. "
     f"`name` is at most {MAX_JOB_NAME_CHARS} characters.",
     (
-        Example(
-            "Generate ten codes",
-            201,
-            {"data": {**PENDING_GENERATE, "id": JOB_ID}},
-            request={"data": GENERATE_REQUEST},
-        ),
+        Example("Generate ten codes", 201, _GENERATING, request={"data": GENERATE_REQUEST}),
         Example(
             "Export the promotion's codes",
             201,
@@ -92,6 +89,7 @@ _CREATE_JOB = OperationDoc(
             },
             request={"data": EXPORT_REQUEST},
         ),
+        *idempotent_retries(_GENERATING, {"data": EXPORT_REQUEST}),
         unknown_job_parameter("Summer-"),
         TOO_MANY_JOBS,
         PROMOTION_NOT_FOUND,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from promojobs.api.operation_docs.base import (
     ACCESS_TOKEN,
+    BEARER_CHALLENGE,
     CLIENT_ID,
     CLIENT_SECRET,
     Example,
@@ -52,6 +53,7 @@ _ACCESS_TOKEN = OperationDoc(
                 "client_id": CLIENT_ID,
                 "client_secret": "wrong-secret",
             },
+            headers=BEARER_CHALLENGE,
         ),
     ),
 )
