@@ -200,67 +200,106 @@ EXPORT_FILE_EXAMPLES = (
 )
 
 
-def pending_generate(promotion: JsonObject, name: str, parameters: JsonObject) -> JsonObject:
-    """The job a pending example's ``job_id`` names: a code_generate job no worker has taken yet, on the
-    promotion ``promotion`` names (``{"promotion_id": …}`` or ``{"rule_promotion_id": …}``)."""
-    return {
-        "type": "promotion_job",
-        "id": PENDING_JOB_ID,
-        **promotion,
-        "job_type": "code_generate",
-        "name": name,
-        "parameters": parameters,
-        "status": "pending",
-        "meta": {"timestamps": CREATED, "audit": AUDIT},
-    }
-
-
-def completed_export(promotion: JsonObject) -> JsonObject:
-    """A code_export job that has exported the one code, on the promotion ``promotion`` names."""
-    return {
-        "type": "promotion_job",
-        "id": JOB_ID,
-        **promotion,
-        "job_type": "code_export",
-        "name": "Export",
-        "status": "completed",
-        "result": {"exported": 1},
-        "meta": {"timestamps": UPDATED, "audit": AUDIT},
-    }
-
-
 IDEMPOTENCY_KEY = "3f1c8e2a-codes-for-summer"
 
 
-def idempotent_retries(created: JsonObject, another_request: JsonObject) -> tuple[Example, ...]:
-    """A job submission sent again with the ``Idempotency-Key`` of the first (which answered ``created``),
-    with the same body and with ``another_request``."""
-    return (
-        Example(
-            "The same request again, with the same Idempotency-Key",
-            201,
-            created,
-            idempotency_key=IDEMPOTENCY_KEY,
-            headers={"Idempotent-Replayed": "true"},
-        ),
-        Example(
-            "Another request with the same Idempotency-Key",
-            422,
-            error_body(
-                422, "Unprocessable Entity", "This Idempotency-Key was already used with a different request."
+@dataclass(frozen=True)
+class JobKind:
+    """The job examples of one kind of promotion, which differ only in the field naming the promotion
+    (``{"promotion_id": …}`` or ``{"rule_promotion_id": …}``), the path of its jobs, the name and echoed
+    parameters of the code_generate job the pending examples name, and the words of a refused cancel."""
+
+    promotion: JsonObject
+    jobs_path: str
+    pending_name: str
+    pending_parameters: JsonObject
+    not_cancellable: str
+
+    @property
+    def pending(self) -> JsonObject:
+        """The job a pending example's ``job_id`` names: a code_generate job no worker has taken yet."""
+        return {
+            "type": "promotion_job",
+            "id": PENDING_JOB_ID,
+            **self.promotion,
+            "job_type": "code_generate",
+            "name": self.pending_name,
+            "parameters": self.pending_parameters,
+            "status": "pending",
+            "meta": {"timestamps": CREATED, "audit": AUDIT},
+        }
+
+    @property
+    def completed_export(self) -> JsonObject:
+        """The code_export job that has exported the one code."""
+        return {
+            "type": "promotion_job",
+            "id": JOB_ID,
+            **self.promotion,
+            "job_type": "code_export",
+            "name": "Export",
+            "status": "completed",
+            "result": {"exported": 1},
+            "meta": {"timestamps": UPDATED, "audit": AUDIT},
+        }
+
+    def submitted(
+        self, *successes: Example, generating: JsonObject, another_request: JsonObject, code_prefix: str
+    ) -> tuple[Example, ...]:
+        """``POST …/jobs``: the ``successes``, the first of which answers ``generating``, sent again with
+        its ``Idempotency-Key`` (and with ``another_request``), and the refusals."""
+        return (
+            *successes,
+            Example(
+                "The same request again, with the same Idempotency-Key",
+                201,
+                generating,
+                idempotency_key=IDEMPOTENCY_KEY,
+                headers={"Idempotent-Replayed": "true"},
             ),
-            request=another_request,
-            idempotency_key=IDEMPOTENCY_KEY,
-        ),
-    )
+            Example(
+                "Another request with the same Idempotency-Key",
+                422,
+                error_body(
+                    422,
+                    "Unprocessable Entity",
+                    "This Idempotency-Key was already used with a different request.",
+                ),
+                request=another_request,
+                idempotency_key=IDEMPOTENCY_KEY,
+            ),
+            unknown_job_parameter(code_prefix),
+            TOO_MANY_JOBS,
+            PROMOTION_NOT_FOUND,
+            *SECURED,
+        )
 
+    def listed(self) -> tuple[Example, ...]:
+        """``GET …/jobs``."""
+        jobs = first_page(self.jobs_path, [self.completed_export])
+        return (
+            Example("The promotion's jobs", 200, jobs, job="completed"),
+            JOB_STATUS_FILTER,
+            PROMOTION_NOT_FOUND,
+            *SECURED,
+        )
 
-def cancelled_at_once(pending: JsonObject) -> Example:
-    """Cancelling the ``pending`` job."""
-    meta = {"timestamps": UPDATED, "audit": {**AUDIT, "cancelled_by": CLIENT_ID}}
-    cancelled = {**pending, "status": "cancelled", "meta": meta}
-    return Example("A pending job, cancelled at once", 200, {"data": cancelled}, job="pending")
+    def got(self) -> tuple[Example, ...]:
+        """``GET …/jobs/{job_id}``."""
+        return (
+            Example("A completed export", 200, {"data": self.completed_export}, job="completed"),
+            JOB_NOT_FOUND,
+            *SECURED,
+        )
 
-
-def not_cancellable(detail: str) -> Example:
-    return Example("A completed job", 422, error_body(422, "Unprocessable Entity", detail), job="completed")
+    def cancelled(self) -> tuple[Example, ...]:
+        """``POST …/jobs/{job_id}/cancel``: the pending job cancelled at once, and the refusals."""
+        meta = {"timestamps": UPDATED, "audit": {**AUDIT, "cancelled_by": CLIENT_ID}}
+        cancelled = {**self.pending, "status": "cancelled", "meta": meta}
+        refused = error_body(422, "Unprocessable Entity", self.not_cancellable)
+        return (
+            Example("A pending job, cancelled at once", 200, {"data": cancelled}, job="pending"),
+            Example("A completed job", 422, refused, job="completed"),
+            JOB_NOT_FOUND,
+            *SECURED,
+        )

@@ -6,23 +6,12 @@ from __future__ import annotations
 from promojobs.api.operation_docs.base import (
     EXPORT_FILE_EXAMPLES,
     JOB_ID,
-    JOB_NOT_FOUND,
-    JOB_STATUS_FILTER,
-    PROMOTION_NOT_FOUND,
     RULE_PROMOTION_ID,
-    SECURED,
-    TOO_MANY_JOBS,
     Example,
+    JobKind,
     JsonObject,
     OperationDoc,
     OperationTable,
-    cancelled_at_once,
-    completed_export,
-    first_page,
-    idempotent_retries,
-    not_cancellable,
-    pending_generate,
-    unknown_job_parameter,
 )
 from promojobs.api.routes import rule_promotions
 from promojobs.services.jobs import MAX_JOB_NAME_CHARS
@@ -33,57 +22,39 @@ RULE_GENERATE_REQUEST: JsonObject = {
     "name": "Spring codes",
     "parameters": {"number_of_codes": 10, "code_prefix": "spring-"},
 }
-_PROMOTION = {"rule_promotion_id": RULE_PROMOTION_ID}
-RULE_PENDING_GENERATE = pending_generate(
-    _PROMOTION,
+_KIND = JobKind(
+    {"rule_promotion_id": RULE_PROMOTION_ID},
+    f"/v2/rule-promotions/{RULE_PROMOTION_ID}/jobs",
     "Spring codes",
     {"number_of_codes": 10, "consume_unit": "per_checkout", "code_length": 8, "code_prefix": "spring-"},
+    # (with a period, as Elastic Path's rule-promotion pages have it)
+    "Only pending or processing jobs can be cancelled.",
 )
-RULE_COMPLETED_EXPORT = completed_export(_PROMOTION)
-_RULE_JOBS = f"/v2/rule-promotions/{RULE_PROMOTION_ID}/jobs"
-_GENERATING = {"data": {**RULE_PENDING_GENERATE, "id": JOB_ID}}
+_GENERATING = {"data": {**_KIND.pending, "id": JOB_ID}}
 
 _LIST_RULE_JOBS = OperationDoc(
     "The rule promotion's jobs, newest first; `filter` as for standard promotions' jobs.",
-    (
-        Example(
-            "The promotion's jobs", 200, first_page(_RULE_JOBS, [RULE_COMPLETED_EXPORT]), job="completed"
-        ),
-        JOB_STATUS_FILTER,
-        PROMOTION_NOT_FOUND,
-        *SECURED,
-    ),
+    _KIND.listed(),
 )
 _CREATE_RULE_JOB = OperationDoc(
     "Submit a `code_generate` or `code_export` job on a rule promotion: the same engine, limits and "
     "`Idempotency-Key` as standard promotions' jobs. The job has `rule_promotion_id`; `consume_unit` is "
     f"`per_application` or `per_checkout` (the default). `name` is at most {MAX_JOB_NAME_CHARS} characters.",
-    (
+    _KIND.submitted(
         Example("Generate ten codes", 201, _GENERATING, request={"data": RULE_GENERATE_REQUEST}),
-        *idempotent_retries(_GENERATING, {"data": {**RULE_GENERATE_REQUEST, "name": "Other codes"}}),
-        unknown_job_parameter("spring-"),
-        TOO_MANY_JOBS,
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        generating=_GENERATING,
+        another_request={"data": {**RULE_GENERATE_REQUEST, "name": "Other codes"}},
+        code_prefix="spring-",
     ),
 )
 _GET_RULE_JOB = OperationDoc(
     "One job of the rule promotion, with its `status`, `parameters` and `result`.",
-    (
-        Example("A completed export", 200, {"data": RULE_COMPLETED_EXPORT}, job="completed"),
-        JOB_NOT_FOUND,
-        *SECURED,
-    ),
+    _KIND.got(),
 )
 _CANCEL_RULE_JOB = OperationDoc(
     "Cancel a pending or processing job, as for standard promotions. Any other state is 422 (the detail "
     "ends with a period, as Elastic Path's rule-promotion pages have it).",
-    (
-        cancelled_at_once(RULE_PENDING_GENERATE),
-        not_cancellable("Only pending or processing jobs can be cancelled."),
-        JOB_NOT_FOUND,
-        *SECURED,
-    ),
+    _KIND.cancelled(),
 )
 _GET_RULE_EXPORT_FILE = OperationDoc(
     'A signed, expiring link to the CSV of a completed `code_export` job (bare `{"href"}`).',

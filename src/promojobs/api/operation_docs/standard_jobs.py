@@ -7,23 +7,12 @@ from promojobs.api.operation_docs.base import (
     CREATED,
     EXPORT_FILE_EXAMPLES,
     JOB_ID,
-    JOB_NOT_FOUND,
-    JOB_STATUS_FILTER,
     PROMOTION_ID,
-    PROMOTION_NOT_FOUND,
-    SECURED,
-    TOO_MANY_JOBS,
     Example,
+    JobKind,
     JsonObject,
     OperationDoc,
     OperationTable,
-    cancelled_at_once,
-    completed_export,
-    first_page,
-    idempotent_retries,
-    not_cancellable,
-    pending_generate,
-    unknown_job_parameter,
 )
 from promojobs.api.routes import jobs
 from promojobs.services.jobs import MAX_JOB_NAME_CHARS
@@ -41,9 +30,9 @@ GENERATE_REQUEST: JsonObject = {
     },
 }
 EXPORT_REQUEST: JsonObject = {"type": "promotion_job", "job_type": "code_export", "name": "Export"}
-_PROMOTION = {"promotion_id": PROMOTION_ID}
-PENDING_GENERATE = pending_generate(
-    _PROMOTION,
+_KIND = JobKind(
+    {"promotion_id": PROMOTION_ID},
+    f"/v2/promotions/{PROMOTION_ID}/jobs",
     "Summer codes",
     {
         "number_of_codes": 10,
@@ -52,20 +41,14 @@ PENDING_GENERATE = pending_generate(
         "code_length": 8,
         "code_prefix": "Summer-",
     },
+    "Only pending or processing jobs can be cancelled",
 )
-COMPLETED_EXPORT = completed_export(_PROMOTION)
-_JOBS = f"/v2/promotions/{PROMOTION_ID}/jobs"
-_GENERATING = {"data": {**PENDING_GENERATE, "id": JOB_ID}}
+_GENERATING = {"data": {**_KIND.pending, "id": JOB_ID}}
 
 _LIST_JOBS = OperationDoc(
     "The promotion's jobs, newest first. `filter` takes `eq(job_type,code_generate|code_export)` and "
     "`eq(status,…)`, joined with `:`; a value the attribute cannot have is 400 naming the allowed ones.",
-    (
-        Example("The promotion's jobs", 200, first_page(_JOBS, [COMPLETED_EXPORT]), job="completed"),
-        JOB_STATUS_FILTER,
-        PROMOTION_NOT_FOUND,
-        *SECURED,
-    ),
+    _KIND.listed(),
 )
 _CREATE_JOB = OperationDoc(
     "Submit a job: `code_generate` makes `parameters.number_of_codes` unique codes (`code_length` random "
@@ -75,46 +58,35 @@ _CREATE_JOB = OperationDoc(
     "unknown parameter is 400 naming it. Send `Idempotency-Key` to retry safely: the same key and body "
     "within 24 hours answers the original job with `Idempotent-Replayed: true`, another body is 422. "
     f"`name` is at most {MAX_JOB_NAME_CHARS} characters.",
-    (
+    _KIND.submitted(
         Example("Generate ten codes", 201, _GENERATING, request={"data": GENERATE_REQUEST}),
         Example(
             "Export the promotion's codes",
             201,
             {
                 "data": {
-                    **{key: value for key, value in COMPLETED_EXPORT.items() if key != "result"},
+                    **{key: value for key, value in _KIND.completed_export.items() if key != "result"},
                     "status": "pending",
                     "meta": {"timestamps": CREATED, "audit": AUDIT},
                 }
             },
             request={"data": EXPORT_REQUEST},
         ),
-        *idempotent_retries(_GENERATING, {"data": EXPORT_REQUEST}),
-        unknown_job_parameter("Summer-"),
-        TOO_MANY_JOBS,
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        generating=_GENERATING,
+        another_request={"data": EXPORT_REQUEST},
+        code_prefix="Summer-",
     ),
 )
 _GET_JOB = OperationDoc(
     "One job: its `status`, its echoed `parameters` (defaults filled in) and its `result` "
     "(`generated` codes so far, `deleted` after a cancel, `exported` rows). Poll it while it runs.",
-    (
-        Example("A completed export", 200, {"data": COMPLETED_EXPORT}, job="completed"),
-        JOB_NOT_FOUND,
-        *SECURED,
-    ),
+    _KIND.got(),
 )
 _CANCEL_JOB = OperationDoc(
     "Cancel a pending or processing job. A pending job is `cancelled` at once; a processing one is "
     "`cancelling` until the codes it made are deleted (`result.deleted`), then `cancelled`. Any other "
     "state is 422. A body is ignored.",
-    (
-        cancelled_at_once(PENDING_GENERATE),
-        not_cancellable("Only pending or processing jobs can be cancelled"),
-        JOB_NOT_FOUND,
-        *SECURED,
-    ),
+    _KIND.cancelled(),
 )
 _GET_EXPORT_FILE = OperationDoc(
     'A signed, expiring link to the CSV of a completed `code_export` job (bare `{"href"}`, not wrapped '
