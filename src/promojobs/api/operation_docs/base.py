@@ -122,6 +122,8 @@ PROMOTION_NOT_FOUND = Example(
     error_body(404, "Not Found", "promotion not found"),
     unknown="promotion_id",
 )
+# What every route under ``/{promotion_id}`` answers besides its own examples.
+ON_A_PROMOTION = (PROMOTION_NOT_FOUND, *SECURED)
 JOB_NOT_FOUND = Example(
     "No such job on the promotion", 404, error_body(404, "Not Found", "job not found"), unknown="job_id"
 )
@@ -155,6 +157,16 @@ JOB_STATUS_FILTER = Example(
     ),
     query={"filter": "eq(status,done)"},
 )
+
+
+def codes_body(code: str) -> JsonObject:
+    """A request body listing one code (to add or delete)."""
+    return {"data": {"type": "promotion_codes", "codes": [{"code": code}]}}
+
+
+def code_deletions(code: str) -> tuple[Example, ...]:
+    """``DELETE …/codes`` of either kind of promotion, deleting ``code``."""
+    return (Example("Delete one code", 204, None, request=codes_body(code)), *ON_A_PROMOTION)
 
 
 def unknown_job_parameter(code_prefix: str) -> Example:
@@ -270,8 +282,7 @@ class JobKind:
             ),
             unknown_job_parameter(code_prefix),
             TOO_MANY_JOBS,
-            PROMOTION_NOT_FOUND,
-            *SECURED,
+            *ON_A_PROMOTION,
         )
 
     def listed(self) -> tuple[Example, ...]:
@@ -280,8 +291,7 @@ class JobKind:
         return (
             Example("The promotion's jobs", 200, jobs, job="completed"),
             JOB_STATUS_FILTER,
-            PROMOTION_NOT_FOUND,
-            *SECURED,
+            *ON_A_PROMOTION,
         )
 
     def got(self) -> tuple[Example, ...]:

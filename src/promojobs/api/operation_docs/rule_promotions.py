@@ -9,7 +9,7 @@ from promojobs.api.operation_docs.base import (
     CODE_ID,
     CREATED,
     DELETED,
-    PROMOTION_NOT_FOUND,
+    ON_A_PROMOTION,
     RULE_CODE_NOT_FOUND,
     RULE_PROMOTION_ID,
     SECURED,
@@ -18,6 +18,8 @@ from promojobs.api.operation_docs.base import (
     JsonObject,
     OperationDoc,
     OperationTable,
+    code_deletions,
+    codes_body,
     error_body,
     first_page,
     not_a_boolean,
@@ -140,7 +142,7 @@ _CREATE_RULE_PROMOTION = OperationDoc(
 )
 _GET_RULE_PROMOTION = OperationDoc(
     "One rule promotion of the caller's store; another store's is 404, as one that does not exist.",
-    (Example("The rule promotion", 200, {"data": RULE_PROMOTION}), PROMOTION_NOT_FOUND, *SECURED),
+    (Example("The rule promotion", 200, {"data": RULE_PROMOTION}), *ON_A_PROMOTION),
 )
 _UPDATE_RULE_PROMOTION = OperationDoc(
     "Change the fields given; the others keep their values. A `rule_set` given replaces the whole rule "
@@ -160,13 +162,12 @@ _UPDATE_RULE_PROMOTION = OperationDoc(
             },
         ),
         not_a_boolean({"type": "rule_promotion", "id": RULE_PROMOTION_ID}, "stackable", "no"),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _DELETE_RULE_PROMOTION = OperationDoc(
     "Delete the rule promotion with its codes, its jobs and their export files. Nothing is sent back.",
-    (DELETED, PROMOTION_NOT_FOUND, *SECURED),
+    (DELETED, *ON_A_PROMOTION),
 )
 _ADD_RULE_CODES = OperationDoc(
     "Add codes by hand, with per-shopper limits (`max_uses_per_shopper`) and `is_for_new_shopper`. "
@@ -183,10 +184,9 @@ _ADD_RULE_CODES = OperationDoc(
             "A code the store already has",
             422,
             error_body(422, "Duplicate code", "Promotion code already in use"),
-            request={"data": {"type": "promotion_codes", "codes": [{"code": "spring2026"}]}},
+            request=codes_body("spring2026"),
         ),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _LIST_RULE_CODES = OperationDoc(
@@ -212,27 +212,17 @@ _LIST_RULE_CODES = OperationDoc(
             error_body(400, "Bad Request", "sort must be code or -code", "sort"),
             query={"sort": "uses"},
         ),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _DELETE_RULE_CODES = OperationDoc(
     "Delete the codes listed by their text; codes the promotion does not have are skipped. Nothing is "
     "sent back.",
-    (
-        Example(
-            "Delete one code",
-            204,
-            None,
-            request={"data": {"type": "promotion_codes", "codes": [{"code": "spring2026"}]}},
-        ),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
-    ),
+    code_deletions("spring2026"),
 )
 _DELETE_RULE_CODE = OperationDoc(
     "Delete one code by its `id` (from the answer of adding it or from the list). Nothing is sent back.",
-    (DELETED, RULE_CODE_NOT_FOUND, PROMOTION_NOT_FOUND, *SECURED),
+    (DELETED, RULE_CODE_NOT_FOUND, *ON_A_PROMOTION),
 )
 
 DOCS: OperationTable = {

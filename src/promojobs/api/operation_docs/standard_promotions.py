@@ -8,14 +8,15 @@ from promojobs.api.operation_docs.base import (
     CODE_NOT_FOUND,
     CREATED,
     DELETED,
+    ON_A_PROMOTION,
     PROMOTION_ID,
-    PROMOTION_NOT_FOUND,
     SECURED,
     UPDATED,
     Example,
     JsonObject,
     OperationDoc,
     OperationTable,
+    codes_body,
     error_body,
     first_page,
     not_a_boolean,
@@ -111,7 +112,7 @@ _CREATE_PROMOTION = OperationDoc(
 _GET_PROMOTION = OperationDoc(
     "One promotion of the caller's store. Another store's promotion is 404, exactly as one that does not "
     "exist.",
-    (Example("The promotion", 200, {"data": PROMOTION}), PROMOTION_NOT_FOUND, *SECURED),
+    (Example("The promotion", 200, {"data": PROMOTION}), *ON_A_PROMOTION),
 )
 _UPDATE_PROMOTION = OperationDoc(
     "Change the fields given; the others keep their values. `data.id` must equal the path id; "
@@ -124,13 +125,12 @@ _UPDATE_PROMOTION = OperationDoc(
             request={"data": {"type": "promotion", "id": PROMOTION_ID, "name": "Summer sale"}},
         ),
         not_a_boolean({"type": "promotion", "id": PROMOTION_ID}, "enabled", "yes"),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _DELETE_PROMOTION = OperationDoc(
     "Delete the promotion with its codes, its jobs and their export files. Nothing is sent back.",
-    (DELETED, PROMOTION_NOT_FOUND, *SECURED),
+    (DELETED, *ON_A_PROMOTION),
 )
 # ``add_codes`` answers the promotion, as Elastic Path does.
 _ADD_CODES = OperationDoc(
@@ -149,7 +149,7 @@ _ADD_CODES = OperationDoc(
                 "code may only contain ASCII letters, digits and - _ . $ @ (found ' ' at position 6)",
                 "data.codes.0.code",
             ),
-            request={"data": {"type": "promotion_codes", "codes": [{"code": "AUTUMN 15"}]}},
+            request=codes_body("AUTUMN 15"),
         ),
         Example(
             "A code the store already has",
@@ -157,10 +157,9 @@ _ADD_CODES = OperationDoc(
             error_body(
                 422, "Duplicate code", "Promotion code already in use: SUMMER-10", "data.codes.0.code"
             ),
-            request={"data": {"type": "promotion_codes", "codes": [{"code": "SUMMER-10"}]}},
+            request=codes_body("SUMMER-10"),
         ),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _LIST_CODES = OperationDoc(
@@ -179,8 +178,7 @@ _LIST_CODES = OperationDoc(
             ),
             query={"filter": "eq(staus,completed)"},
         ),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _DELETE_CODES = OperationDoc(
@@ -191,7 +189,7 @@ _DELETE_CODES = OperationDoc(
             "Delete one code",
             204,
             None,
-            request={"data": {"type": "promotion_codes", "codes": [{"code": "SUMMER-10"}]}},
+            request=codes_body("SUMMER-10"),
         ),
         Example(
             "No codes listed",
@@ -204,13 +202,12 @@ _DELETE_CODES = OperationDoc(
             ),
             request={"data": {"type": "promotion_codes", "codes": []}},
         ),
-        PROMOTION_NOT_FOUND,
-        *SECURED,
+        *ON_A_PROMOTION,
     ),
 )
 _DELETE_CODE = OperationDoc(
     "Delete one code of the promotion, named in the path (case-insensitively). Nothing is sent back.",
-    (DELETED, CODE_NOT_FOUND, PROMOTION_NOT_FOUND, *SECURED),
+    (DELETED, CODE_NOT_FOUND, *ON_A_PROMOTION),
 )
 
 DOCS: OperationTable = {
