@@ -159,6 +159,14 @@ JOB_STATUS_FILTER = Example(
 )
 
 
+def promotion_deletion(kind: str) -> OperationDoc:
+    """``DELETE`` of a promotion, of the ``kind`` named ("promotion", "rule promotion")."""
+    return OperationDoc(
+        f"Delete the {kind} with its codes, its jobs and their export files. Nothing is sent back.",
+        (DELETED, *ON_A_PROMOTION),
+    )
+
+
 def codes_body(code: str) -> JsonObject:
     """A request body listing one code (to add or delete)."""
     return {"data": {"type": "promotion_codes", "codes": [{"code": code}]}}

@@ -23,6 +23,7 @@ from promojobs.api.operation_docs.base import (
     error_body,
     first_page,
     not_a_boolean,
+    promotion_deletion,
 )
 from promojobs.api.routes import rule_promotions
 
@@ -165,10 +166,7 @@ _UPDATE_RULE_PROMOTION = OperationDoc(
         *ON_A_PROMOTION,
     ),
 )
-_DELETE_RULE_PROMOTION = OperationDoc(
-    "Delete the rule promotion with its codes, its jobs and their export files. Nothing is sent back.",
-    (DELETED, *ON_A_PROMOTION),
-)
+_DELETE_RULE_PROMOTION = promotion_deletion("rule promotion")
 _ADD_RULE_CODES = OperationDoc(
     "Add codes by hand, with per-shopper limits (`max_uses_per_shopper`) and `is_for_new_shopper`. "
     "Answers the codes created, each with its `id` (for `DELETE …/codes/{code_id}`). A code the store "

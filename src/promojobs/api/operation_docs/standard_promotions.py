@@ -20,6 +20,7 @@ from promojobs.api.operation_docs.base import (
     error_body,
     first_page,
     not_a_boolean,
+    promotion_deletion,
 )
 from promojobs.api.routes import codes, promotions
 
@@ -128,10 +129,7 @@ _UPDATE_PROMOTION = OperationDoc(
         *ON_A_PROMOTION,
     ),
 )
-_DELETE_PROMOTION = OperationDoc(
-    "Delete the promotion with its codes, its jobs and their export files. Nothing is sent back.",
-    (DELETED, *ON_A_PROMOTION),
-)
+_DELETE_PROMOTION = promotion_deletion("promotion")
 # ``add_codes`` answers the promotion, as Elastic Path does.
 _ADD_CODES = OperationDoc(
     "Add codes by hand (up to 100,000 a request; to make many, submit a `code_generate` job). Codes are "
