@@ -125,3 +125,21 @@ def test_generated_codes_never_equal_hand_added_rule_codes(make_server: Any, mon
     assert done["status"] == "completed", done
     codes = [c["code"].upper() for c in list_codes(api, promotion)["data"]]
     assert len(codes) == 2 and "X-AAAA-AAAA" not in codes
+
+
+def test_a_job_is_found_only_under_its_own_kind_of_promotion(make_server: Any) -> None:
+    """GET …/jobs/{job_id} of a rule promotion's job under /v2/promotions (and the reverse) is 404, as the
+    promotion itself is: the one-statement lookup of a job names the kind too."""
+    server = make_server(embedded_worker=False)
+    api = server.api()
+    rule_promotion = create_id(api)
+    rule_job = create_job(api, rule_promotion, parameters={"number_of_codes": 5})
+    assert rule_job.status_code == 201, rule_job.text
+    standard_promotion = api.create_promotion()
+    standard_job = api.create_job(standard_promotion, parameters={"number_of_codes": 5})
+    assert standard_job.status_code == 201, standard_job.text
+    for path in (
+        f"/v2/promotions/{rule_promotion}/jobs/{rule_job.json()['data']['id']}",
+        f"{BASE}/{standard_promotion}/jobs/{standard_job.json()['data']['id']}",
+    ):
+        assert_ep_error(api.http.get(path), 404, "Not Found", "promotion not found")

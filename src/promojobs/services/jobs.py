@@ -173,7 +173,7 @@ class JobService:
     def get(self, store_id: int, promotion_uuid: str, job_uuid: str) -> JobRecord:
         with self.database.read() as conn:
             if is_uuid(promotion_uuid) and is_uuid(job_uuid):
-                job = job_store.find_promotion_job(conn, store_id, promotion_uuid, job_uuid)
+                job = job_store.find_promotion_job(conn, store_id, promotion_uuid, job_uuid, self.kind)
                 if job is not None:
                     return job  # one round trip; the errors below tell which of the two is missing
             return self._find(conn, store_id, promotion_uuid, job_uuid)

@@ -177,10 +177,17 @@ def find_job(conn: Connection, store_id: int, promotion_pk: int, uuid: str) -> J
     )
 
 
-def find_promotion_job(conn: Connection, store_id: int, promotion_uuid: str, uuid: str) -> JobRecord | None:
-    """A job by its promotion's and its own ids, in the caller's store: one statement."""
+def find_promotion_job(
+    conn: Connection, store_id: int, promotion_uuid: str, uuid: str, kind: str
+) -> JobRecord | None:
+    """A job by its promotion's and its own ids, in the caller's store, of a promotion of this kind (a
+    rule promotion's job is not found under /v2/promotions, nor the reverse): one statement."""
     return _first_job(
-        conn, promotions.c.store_id == store_id, promotions.c.uuid == promotion_uuid, jobs.c.uuid == uuid
+        conn,
+        promotions.c.store_id == store_id,
+        promotions.c.uuid == promotion_uuid,
+        promotions.c.kind == kind,
+        jobs.c.uuid == uuid,
     )
 
 
