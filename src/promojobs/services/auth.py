@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+import string
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -26,6 +27,7 @@ IMPLICIT = "implicit"
 MAX_TOKEN_CHARS = 200
 _BEARER = "bearer"
 _hasher = PasswordHasher()
+_CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,10 @@ class NewClient:
 
 
 def new_client_id() -> str:
-    """160 random bits in hex, as Elastic Path's ids look: never starting with `-`, which a command line
-    would take for an option (`promojobs clients revoke <id>`), and safe in any URL or form."""
-    return secrets.token_hex(20)
+    """32 random letters and digits (190 bits), the shape of Elastic Path's client ids: never starting with
+    `-`, which a command line would take for an option (`promojobs clients revoke <id>`), and safe in any
+    URL or form."""
+    return "".join(secrets.choice(_CLIENT_ID_ALPHABET) for _ in range(32))
 
 
 def hash_token(token: str) -> str:
