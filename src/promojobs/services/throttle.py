@@ -40,9 +40,14 @@ def logins_throttled(wait_seconds: int) -> RateLimited:
     return RateLimited(wait_seconds, f"Too many failed attempts; retry in {wait_seconds} s")
 
 
+def whole_seconds(seconds: float) -> int:
+    """A wait as ``Retry-After`` states it: whole seconds, rounded up, at least one."""
+    return max(1, math.ceil(seconds))
+
+
 def wait_for_one_token(missing: float, per_second: float) -> int:
-    """Whole seconds (at least one) until a bucket short of ``missing`` tokens at ``per_second`` has one."""
-    return max(1, math.ceil(missing / per_second))
+    """The wait until a bucket short of ``missing`` tokens at ``per_second`` has one."""
+    return whole_seconds(missing / per_second)
 
 
 @dataclass
@@ -133,8 +138,7 @@ class LoginThrottle:
             for key in keys:
                 recent = self._recent(key, now)
                 if len(recent) >= self.max_failures:
-                    wait = max(1, math.ceil(recent[0] + self.window_seconds - now))
-                    raise logins_throttled(wait)
+                    raise logins_throttled(whole_seconds(recent[0] + self.window_seconds - now))
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()

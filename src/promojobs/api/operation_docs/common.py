@@ -25,6 +25,7 @@ from promojobs.services.throttle import (
     logins_throttled,
     store_rate_limited,
     wait_for_one_token,
+    whole_seconds,
 )
 
 # How a test gets each answer.
@@ -109,7 +110,7 @@ def common_answers(settings: Settings) -> tuple[CommonAnswer, ...]:
             "failed_logins",
             "credentials",
             "Too many failed token requests",
-            logins_throttled(wait_for_one_token(LOGIN_WINDOW_SECONDS, 1)),
+            logins_throttled(whole_seconds(LOGIN_WINDOW_SECONDS)),
             f"{settings.login_max_failures} failed token requests within {LOGIN_WINDOW_SECONDS:g} seconds "
             "for the client id, or from the address: the next ones wait, right secret or not",
         ),
