@@ -264,16 +264,17 @@ class JobKind:
         }
 
     def submitted(
-        self, *successes: Example, generating: JsonObject, another_request: JsonObject, code_prefix: str
+        self, first: Example, *successes: Example, another_request: JsonObject, code_prefix: str
     ) -> tuple[Example, ...]:
-        """``POST …/jobs``: the ``successes``, the first of which answers ``generating``, sent again with
-        its ``Idempotency-Key`` (and with ``another_request``), and the refusals."""
+        """``POST …/jobs``: the ``first`` success and the others, the first sent again with its
+        ``Idempotency-Key`` (and with ``another_request``), and the refusals."""
         return (
+            first,
             *successes,
             Example(
                 "The same request again, with the same Idempotency-Key",
-                201,
-                generating,
+                first.status,
+                first.body,
                 idempotency_key=IDEMPOTENCY_KEY,
                 headers={"Idempotent-Replayed": "true"},
             ),

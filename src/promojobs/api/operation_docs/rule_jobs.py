@@ -30,7 +30,6 @@ _KIND = JobKind(
     # (with a period, as Elastic Path's rule-promotion pages have it)
     "Only pending or processing jobs can be cancelled.",
 )
-_GENERATING = {"data": {**_KIND.pending, "id": JOB_ID}}
 
 _LIST_RULE_JOBS = OperationDoc(
     "The rule promotion's jobs, newest first; `filter` as for standard promotions' jobs.",
@@ -41,8 +40,12 @@ _CREATE_RULE_JOB = OperationDoc(
     "`Idempotency-Key` as standard promotions' jobs. The job has `rule_promotion_id`; `consume_unit` is "
     f"`per_application` or `per_checkout` (the default). `name` is at most {MAX_JOB_NAME_CHARS} characters.",
     _KIND.submitted(
-        Example("Generate ten codes", 201, _GENERATING, request={"data": RULE_GENERATE_REQUEST}),
-        generating=_GENERATING,
+        Example(
+            "Generate ten codes",
+            201,
+            {"data": {**_KIND.pending, "id": JOB_ID}},
+            request={"data": RULE_GENERATE_REQUEST},
+        ),
         another_request={"data": {**RULE_GENERATE_REQUEST, "name": "Other codes"}},
         code_prefix="spring-",
     ),

@@ -43,7 +43,6 @@ _KIND = JobKind(
     },
     "Only pending or processing jobs can be cancelled",
 )
-_GENERATING = {"data": {**_KIND.pending, "id": JOB_ID}}
 
 _LIST_JOBS = OperationDoc(
     "The promotion's jobs, newest first. `filter` takes `eq(job_type,code_generate|code_export)` and "
@@ -59,7 +58,12 @@ _CREATE_JOB = OperationDoc(
     "within 24 hours answers the original job with `Idempotent-Replayed: true`, another body is 422. "
     f"`name` is at most {MAX_JOB_NAME_CHARS} characters.",
     _KIND.submitted(
-        Example("Generate ten codes", 201, _GENERATING, request={"data": GENERATE_REQUEST}),
+        Example(
+            "Generate ten codes",
+            201,
+            {"data": {**_KIND.pending, "id": JOB_ID}},
+            request={"data": GENERATE_REQUEST},
+        ),
         Example(
             "Export the promotion's codes",
             201,
@@ -72,7 +76,6 @@ _CREATE_JOB = OperationDoc(
             },
             request={"data": EXPORT_REQUEST},
         ),
-        generating=_GENERATING,
         another_request={"data": EXPORT_REQUEST},
         code_prefix="Summer-",
     ),
