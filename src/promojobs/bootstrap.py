@@ -28,7 +28,13 @@ from promojobs.services.promotions import PromotionService
 from promojobs.services.read_cache import ReadCache
 from promojobs.services.rule_promotions import RULE_CONSUME_UNITS, RuleCodeService, RulePromotionService
 from promojobs.services.throttle import LoginThrottle, ProcessRegistry, StoreRateLimit
-from promojobs.store.changes import psycopg_conninfo, read_store_version
+from promojobs.store.changes import (
+    VERSION_READS_IN_FLIGHT,
+    StoreVersions,
+    psycopg_conninfo,
+    read_store_version,
+    store_versions,
+)
 from promojobs.store.database import Database
 from promojobs.store.promotions import RULE
 from promojobs.worker.context import WorkerSettings
@@ -58,6 +64,7 @@ class Container:
     registry: ProcessRegistry
     login_throttle: LoginThrottle
     read_cache: ReadCache
+    store_versions: StoreVersions  # the read cache's version reads on the event loop
     metrics: CollectorRegistry
     rule_promotions: RulePromotionService
     rule_codes: RuleCodeService
@@ -110,6 +117,7 @@ def build(settings: Settings) -> Container:
         read_cache=ReadCache(
             partial(read_store_version, database), settings.read_cache_entries, settings.read_cache_bytes
         ),
+        store_versions=store_versions(database, VERSION_READS_IN_FLIGHT),
         rule_promotions=RulePromotionService(
             database, settings.files_dir, settings.max_automatic_rule_promotions
         ),

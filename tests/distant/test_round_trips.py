@@ -19,7 +19,11 @@ from tests.support import DistantDatabase, LiveServer, start_server
 
 @pytest.fixture
 def distant_server(distant_pg: DistantDatabase, tmp_path: Path) -> Iterator[LiveServer]:
-    server = start_server(distant_pg.url, tmp_path / "data", embedded_worker=False)
+    # No heartbeat of the process registry during the test: its few statements, every 2 s, would be
+    # counted with the reads' round trips.
+    server = start_server(
+        distant_pg.url, tmp_path / "data", embedded_worker=False, process_heartbeat_seconds=3600
+    )
     yield server
     server.stop()
     server.container.database.dispose()

@@ -1,15 +1,19 @@
 """Shared reads of a store's version (api/cached_reads.VersionReads) on a real event loop and thread pool:
-each request gets a read that began after it arrived, errors reach every waiter, and a cancelled reader
-leaves no request waiting forever."""
+each request gets a read that began after it arrived, a request that comes during a read starts the next
+at once (up to the bound), errors reach every waiter, and a cancelled reader leaves no request waiting
+forever."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 
 import pytest
+from anyio import to_thread
 
 from promojobs.api.cached_reads import VersionReads
+from promojobs.domain.errors import Unavailable
 
 
 class _Database:
@@ -22,22 +26,33 @@ class _Database:
         self.hold.set()
         self.started = threading.Event()
         self.fail: Exception | None = None
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
 
-    def read(self, store_id: int) -> int:
+    def read_blocking(self, store_id: int) -> int:
         version = self.version  # as of the read's start
-        self.reads += 1
+        with self._lock:
+            self.reads += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.started.set()
         self.hold.wait(30)
+        with self._lock:
+            self.in_flight -= 1
         if self.fail is not None:
             raise self.fail
         return version
+
+    async def read(self, store_id: int) -> int:
+        return await to_thread.run_sync(self.read_blocking, store_id)
 
 
 async def _until(event: threading.Event) -> None:
     assert await asyncio.to_thread(event.wait, 30)
 
 
-def test_requests_during_a_read__share_the_next_one__which_sees_what_was_written_before_them() -> None:
+def test_requests_during_a_read__share_one_begun_after_them__which_sees_what_was_written_before() -> None:
     async def scenario() -> None:
         db = _Database()
         reads = VersionReads(db.read)
@@ -74,15 +89,96 @@ def test_a_cancelled_reader__leaves_no_request_waiting_for_it() -> None:
         db.hold.clear()
         first = asyncio.ensure_future(reads.version(1))
         await _until(db.started)
-        second = asyncio.ensure_future(reads.version(1))  # waits for the next round
+        second = asyncio.ensure_future(reads.version(1))  # starts a second read
         await asyncio.sleep(0)
         for task in asyncio.all_tasks():
             if task.get_coro().__qualname__.startswith("VersionReads._rounds"):  # type: ignore[union-attr]
                 task.cancel()
         db.hold.set()
         for waiter in (first, second):
-            with pytest.raises(asyncio.CancelledError):  # not a TimeoutError: nobody is left waiting
+            # Not a TimeoutError (nobody is left waiting), nor a CancelledError, which would end the request
+            # in a 500 although nobody cancelled it: the service is unavailable (the app answers 503).
+            with pytest.raises(Unavailable):
                 await asyncio.wait_for(waiter, 30)
         assert await asyncio.wait_for(reads.version(1), 30) == 0  # a new reader starts
+
+    asyncio.run(scenario())
+
+
+def test_a_request_during_a_read__does_not_wait_for_it__and_reads_in_flight_stay_bounded() -> None:
+    async def scenario() -> None:
+        db = _Database()
+        reads = VersionReads(db.read, overlap=3)
+        db.hold.clear()
+        waves = []
+        for _ in range(5):  # five waves, each arriving while the reads before it are held
+            db.started.clear()
+            waves.append([asyncio.ensure_future(reads.version(1)) for _ in range(4)])
+            await asyncio.sleep(0)
+            if len(waves) <= 3:
+                await _until(db.started)  # a wave under the bound starts its own read at once
+        assert db.reads == 3 and db.most_in_flight == 3
+        db.version = 7
+        db.hold.set()
+        results = [await asyncio.gather(*wave) for wave in waves]
+        assert results[:3] == [[0] * 4] * 3
+        # The waves past the bound share one read, begun when a read ended: after the write.
+        assert results[3:] == [[7] * 4] * 2
+        assert db.reads == 4 and db.most_in_flight == 3
+
+    asyncio.run(scenario())
+
+
+def test_many_requests_and_readers_interleaved__every_request_gets_a_version() -> None:
+    """Readers end and requests arrive in every order the loop allows (a reader's done callback runs a
+    turn after it ended): no request may find its round ended for want of a reader."""
+
+    async def scenario() -> None:
+        rng = random.Random(12)
+        written = 0
+
+        async def read(store_id: int) -> int:
+            version = written
+            for _ in range(rng.randrange(3)):
+                await asyncio.sleep(0)
+            return version
+
+        reads = VersionReads(read, overlap=2)
+
+        async def client() -> None:
+            nonlocal written
+            for _ in range(300):
+                for _ in range(rng.randrange(4)):
+                    await asyncio.sleep(0)
+                if rng.random() < 0.1:
+                    written += 1
+                before = written
+                assert await reads.version(1) >= before  # a read begun after the request came
+
+        await asyncio.gather(*(client() for _ in range(20)))
+
+    asyncio.run(scenario())
+
+
+def test_reads_of_all_stores_bounded__a_reader_waiting_its_turn_takes_all_who_came_meanwhile() -> None:
+    async def scenario() -> None:
+        db = _Database()
+        reads = VersionReads(db.read, overlap=4, in_flight=2)
+        db.hold.clear()
+        held = [asyncio.ensure_future(reads.version(store)) for store in (1, 2)]
+        await _until(db.started)
+        while db.in_flight < 2:
+            await asyncio.sleep(0.001)
+        waiting = asyncio.ensure_future(reads.version(3))  # no read may start: two are in flight
+        await asyncio.sleep(0)
+        db.version = 5
+        later = asyncio.ensure_future(reads.version(3))  # came after the write, while store 3 waits its turn
+        await asyncio.sleep(0)
+        assert db.reads == 2
+        db.hold.set()
+        assert await asyncio.gather(*held) == [0, 0]
+        # One read of store 3, begun once a slot was free, serves both: after the write, so right for both.
+        assert [await waiting, await later] == [5, 5]
+        assert db.reads == 3 and db.most_in_flight == 2
 
     asyncio.run(scenario())

@@ -38,7 +38,9 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router)
     console.install(app)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
-    app.add_middleware(CachedReads, access=container.access, cache=container.read_cache)
+    app.add_middleware(
+        CachedReads, access=container.access, cache=container.read_cache, versions=container.store_versions
+    )
     app.add_middleware(AccessLog)
     app.add_middleware(metrics.RequestMetrics)
     openapi.install(app, container.settings)
@@ -54,6 +56,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     with contextlib.suppress(Unavailable):  # the heartbeat thread records it once the database is back
         await to_thread.run_sync(container.registry.beat)
     container.registry.start()
+    await container.store_versions.open()
     stop_metrics = serve_metrics_port(container)
     thresholds = _settle_the_garbage_collector()
     try:
@@ -61,6 +64,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         await to_thread.run_sync(container.registry.stop)
+        await container.store_versions.close()
         stop_metrics()
         container.database.dispose()
         # A process that serves again (the tests do) starts from the collector as it was.

@@ -4,23 +4,27 @@ A poll that finds its answer in the read cache (services/read_cache.py) needs no
 dependency solving or validation that made the answer the first time: under load that machinery costs
 more than the rest of the request. So, for a GET of a promotion route with a bearer token this process
 validated in the last few seconds, this middleware admits the caller by the same rules as the route
-dependency (``PromotionAccess``), reads the store's data version (one round trip, in the thread pool) and,
-if the answer kept under the same key (the caller's store and the full URL) was made under that version,
-sends it. Otherwise the request goes on to the application with the caller and the version attached, so
-neither the admission (and its rate limit) nor the version read is done twice. Only routes that use
-``deps.cached_read`` ever keep an answer, so no route list is repeated here.
+dependency (``PromotionAccess``), reads the store's data version (one round trip, on the event loop:
+store/changes.StoreVersions) and, if the answer kept under the same key (the caller's store and the full
+URL) was made under that version, sends it. Otherwise the request goes on to the application with the
+caller and the version attached, so neither the admission (and its rate limit) nor the version read is
+done twice. Only routes that use ``deps.cached_read`` ever keep an answer, so no route list is repeated
+here.
 
-Reads of one store's version are shared (``VersionReads``): under load, the requests that arrive while a
-read is in flight wait for the next one, which starts when that read ends and serves them all. Each
-request still gets a version read that began after it arrived, so a commit acknowledged before the
-request is seen, and a store polled by many clients costs a round trip per round, not per request.
+Reads of one store's version are shared (``VersionReads``): the requests that arrive on one turn of the
+loop share a read that starts on the next, and up to ``VERSION_READS_PER_STORE`` such reads of a store
+overlap (``VERSION_READS_IN_FLIGHT`` of all stores), so a request that comes while one is in flight need
+not wait for the rest of that read before its own begins. Each request still gets a version read that
+began after it arrived, so a commit acknowledged before the request is seen, and a store polled by many
+clients costs a round trip per wave, not per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from anyio import to_thread
 from starlette.datastructures import URL
@@ -29,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promojobs.domain.errors import PromojobsError, Unavailable
 from promojobs.services.auth import Principal, PromotionAccess
 from promojobs.services.read_cache import CacheKey, ReadCache
+from promojobs.store.changes import VERSION_READS_IN_FLIGHT, VERSION_READS_PER_STORE, StoreVersions
 
 ADMITTED = "promojobs.admitted"  # the scope entry holding the caller admitted here
 VERSION = "promojobs.version"  # ... the store version read here
@@ -42,13 +47,25 @@ def read_cache_key(store_id: int, url: URL) -> CacheKey:
 
 
 class VersionReads:
-    """A store's data version, read in the thread pool, one read per store at a time for all who wait."""
+    """A store's data version, read for all who wait. Requests that arrive together share a read that
+    begins after they came; up to ``overlap`` reads of a store are in flight at once, so a request that
+    comes while one is under way starts the next at once instead of waiting for it to end. At most
+    ``in_flight`` reads of all stores run at once (on PostgreSQL, one connection each): a reader takes
+    its round only once it may read, so the requests that come while it waits join that round."""
 
-    def __init__(self, read: Callable[[int], int]) -> None:
+    def __init__(
+        self,
+        read: Callable[[int], Awaitable[int]],
+        overlap: int = VERSION_READS_PER_STORE,
+        in_flight: int = VERSION_READS_IN_FLIGHT,
+    ) -> None:
         self._read = read
+        self._overlap = overlap
+        self._in_flight = in_flight
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._next: dict[int, asyncio.Future[int]] = {}  # the read not started yet, per store
-        self._reading: dict[int, asyncio.Task[None]] = {}  # the reading task per store (held: the loop
-        # keeps only weak references to tasks)
+        self._readers: dict[int, set[asyncio.Task[None]]] = {}  # the reading tasks per store (held: the
+        # loop keeps only weak references to tasks)
 
     async def version(self, store_id: int) -> int:
         round_ = self._next.get(store_id)
@@ -57,17 +74,27 @@ class VersionReads:
             round_ = self._next[store_id] = loop.create_future()
             # Retrieved here too, so an error whose waiters all went away is not reported as unretrieved.
             round_.add_done_callback(_retrieve)
-            if store_id not in self._reading:
-                self._reading[store_id] = loop.create_task(self._rounds(store_id))
-        # Shielded: a request that goes away must not cancel the read the others wait for.
-        return await asyncio.shield(round_)
+            if self._live_readers(store_id) < self._overlap:
+                # The reader starts on the loop's next turn: whoever arrives before then joins this round.
+                self._start_reader(store_id, loop)
+        try:
+            # Shielded: a request that goes away must not cancel the read the others wait for.
+            return await asyncio.shield(round_)
+        except asyncio.CancelledError:
+            if round_.cancelled() and not _being_cancelled():
+                raise Unavailable() from None  # its reader was stopped, not this request
+            raise
 
     async def _rounds(self, store_id: int) -> None:
         """Read for whoever waits, again and again until nobody does."""
-        try:
-            while (round_ := self._next.pop(store_id, None)) is not None:
+        slots = self._slots_of_this_loop()
+        while store_id in self._next:
+            async with slots:
+                round_ = self._next.pop(store_id, None)
+                if round_ is None:  # another reader of the store took it while this one waited
+                    return
                 try:
-                    version = await to_thread.run_sync(self._read, store_id)
+                    version = await self._read(store_id)
                 except Exception as exc:  # each waiter handles it (Unavailable: the app answers 503)
                     round_.set_exception(exc)
                 except BaseException:  # cancelled (the loop is stopping): nobody may wait for it forever
@@ -75,13 +102,43 @@ class VersionReads:
                     raise
                 else:
                     round_.set_result(version)
-        finally:
-            del self._reading[store_id]
-            # A round that came while this task was being cancelled has no reader left: end it too, so the
-            # next request starts a reader of its own instead of joining it.
-            waiting = self._next.pop(store_id, None)
-            if waiting is not None:
-                waiting.cancel()
+
+    def _slots_of_this_loop(self) -> asyncio.Semaphore:
+        # A semaphore belongs to the loop it first waited on, and one app may be served by two in turn
+        # (the tests do).
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self._in_flight))
+        return self._slots[1]
+
+    def _live_readers(self, store_id: int) -> int:
+        # A reader that ended is counted out at once: its done callback runs a turn of the loop later.
+        return sum(not reader.done() for reader in self._readers.get(store_id, ()))
+
+    def _start_reader(self, store_id: int, loop: asyncio.AbstractEventLoop) -> None:
+        reader = loop.create_task(self._rounds(store_id))
+        self._readers.setdefault(store_id, set()).add(reader)
+        reader.add_done_callback(partial(self._reader_ended, store_id))
+
+    def _reader_ended(self, store_id: int, reader: asyncio.Task[None]) -> None:
+        # A done callback, not a ``finally``: a reader cancelled before its first step never runs its body.
+        readers = self._readers[store_id]
+        readers.discard(reader)
+        if self._live_readers(store_id):
+            return
+        if not readers:
+            del self._readers[store_id]
+        # Live readers take every round before they end, so a round still waiting means the last of them
+        # was cancelled (the loop is stopping): end it too, so nobody waits for it forever and the next
+        # request starts a reader of its own.
+        waiting = self._next.pop(store_id, None)
+        if waiting is not None:
+            waiting.cancel()
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _retrieve(future: asyncio.Future[int]) -> None:
@@ -111,11 +168,13 @@ async def _confirm(access: PromotionAccess, token: str) -> None:
 
 
 class CachedReads:
-    def __init__(self, app: ASGIApp, access: PromotionAccess, cache: ReadCache) -> None:
+    def __init__(
+        self, app: ASGIApp, access: PromotionAccess, cache: ReadCache, versions: StoreVersions
+    ) -> None:
         self.app = app
         self.access = access
         self.cache = cache
-        self.versions = VersionReads(cache.version)
+        self.versions = VersionReads(versions.read)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._kept(scope) if self._may_be_kept(scope) else None

@@ -41,6 +41,18 @@ PG_IDLE_IN_TRANSACTION_MS = 60_000
 # connection stays unacknowledged this long (TCP_USER_TIMEOUT; a slow query is not affected).
 PG_CONNECT_TIMEOUT_SECONDS = 10
 PG_TCP_USER_TIMEOUT_MS = 30_000
+# The libpq options of every connection promojobs opens to PostgreSQL (the engine's and the event loop's).
+PG_CONNECT_ARGS: dict[str, str | int] = {
+    # A hung client (a paused worker, a machine gone without closing its connection) must not hold row
+    # locks for hours: PostgreSQL ends idle transactions and dead connections.
+    "options": f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_MS}",
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "connect_timeout": PG_CONNECT_TIMEOUT_SECONDS,
+    "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
+}
 POOL_SIZE = 40  # the request threads' default (Settings.request_threads)
 POOL_OVERFLOW = 10  # for the threads beside them: an embedded worker, /readyz
 PRIVATE_FILE_MODE = 0o600
@@ -190,17 +202,7 @@ def _create_engine(url: str, pool_size: int) -> Engine:
         # per request; overflow only for the threads beside them.
         pool_size=pool_size,
         max_overflow=POOL_OVERFLOW,
-        connect_args={
-            # A hung client (a paused worker, a machine gone without closing its connection) must not hold
-            # row locks for hours: PostgreSQL ends idle transactions and dead connections.
-            "options": f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_MS}",
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-            "connect_timeout": PG_CONNECT_TIMEOUT_SECONDS,
-            "tcp_user_timeout": PG_TCP_USER_TIMEOUT_MS,
-        },
+        connect_args=PG_CONNECT_ARGS,
     )
 
 
