@@ -29,7 +29,6 @@ from promojobs.services.read_cache import ReadCache
 from promojobs.services.rule_promotions import RULE_CONSUME_UNITS, RuleCodeService, RulePromotionService
 from promojobs.services.throttle import LoginThrottle, ProcessRegistry, StoreRateLimit
 from promojobs.store.changes import (
-    VERSION_READS_IN_FLIGHT,
     StoreVersions,
     psycopg_conninfo,
     read_store_version,
@@ -117,7 +116,7 @@ def build(settings: Settings) -> Container:
         read_cache=ReadCache(
             partial(read_store_version, database), settings.read_cache_entries, settings.read_cache_bytes
         ),
-        store_versions=store_versions(database, VERSION_READS_IN_FLIGHT),
+        store_versions=store_versions(database, settings.version_read_connections),
         rule_promotions=RulePromotionService(
             database, settings.files_dir, settings.max_automatic_rule_promotions
         ),

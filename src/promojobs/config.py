@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     request_threads: int = Field(
         default=40, ge=1, description="Threads (and pooled connections) that run one API process's routes."
     )
+    version_read_connections: int = Field(
+        default=8,
+        ge=1,
+        description="Reads of store versions (the read cache's) one API process runs at once, on the event"
+        " loop; on PostgreSQL, connections of their own.",
+    )
     max_body_bytes: int = Field(default=8 * 1024 * 1024, description="Request body limit (413 above).")
     # The HTTP edge (api/edge.py; every limit with its reason in docs/security.md).
     max_url_bytes: int = Field(default=64 * 1024, gt=0, description="Request target limit (414 above).")

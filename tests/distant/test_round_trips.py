@@ -86,10 +86,11 @@ def test_single_reads__at_most_two_round_trips(
 def test_concurrent_reads_of_one_store__share_its_version_reads(
     distant_server: LiveServer, distant_pg: DistantDatabase
 ) -> None:
-    """32 clients polling one code list at once: the requests that arrive while the store's version is
-    being read wait for the next read, which serves them all, so they cost far fewer than 32 round trips
-    (each request reading its own costs at least 32; 78 were counted before the reads were shared), the
-    fewest of three tries; and each still sees the write acknowledged before it was sent."""
+    """32 clients polling one code list at once: the requests that arrive together share a version read
+    begun after they came (up to four of the store in flight, the rest joining the next), so they cost far
+    fewer than 32 round trips (each request reading its own costs at least 32; 78 were counted before the
+    reads were shared), the fewest of three tries; and each still sees the write acknowledged before it
+    was sent."""
     api = distant_server.api()
     promotion = api.create_promotion()
     url = f"{distant_server.base_url}/v2/promotions/{promotion}/codes"

@@ -55,7 +55,7 @@ async def _until(event: threading.Event) -> None:
 def test_requests_during_a_read__share_one_begun_after_them__which_sees_what_was_written_before() -> None:
     async def scenario() -> None:
         db = _Database()
-        reads = VersionReads(db.read)
+        reads = VersionReads(db.read, in_flight=8)
         db.hold.clear()
         first = asyncio.ensure_future(reads.version(1))
         await _until(db.started)  # a read is in flight, begun at version 0
@@ -72,7 +72,7 @@ def test_requests_during_a_read__share_one_begun_after_them__which_sees_what_was
 def test_a_failed_read__reaches_every_waiter__and_the_next_request_reads_again() -> None:
     async def scenario() -> None:
         db = _Database()
-        reads = VersionReads(db.read)
+        reads = VersionReads(db.read, in_flight=8)
         db.fail = RuntimeError("database gone")
         results = await asyncio.gather(*(reads.version(1) for _ in range(5)), return_exceptions=True)
         assert all(isinstance(result, RuntimeError) for result in results)
@@ -85,7 +85,7 @@ def test_a_failed_read__reaches_every_waiter__and_the_next_request_reads_again()
 def test_a_cancelled_reader__leaves_no_request_waiting_for_it() -> None:
     async def scenario() -> None:
         db = _Database()
-        reads = VersionReads(db.read)
+        reads = VersionReads(db.read, in_flight=8)
         db.hold.clear()
         first = asyncio.ensure_future(reads.version(1))
         await _until(db.started)
@@ -108,7 +108,7 @@ def test_a_cancelled_reader__leaves_no_request_waiting_for_it() -> None:
 def test_a_request_during_a_read__does_not_wait_for_it__and_reads_in_flight_stay_bounded() -> None:
     async def scenario() -> None:
         db = _Database()
-        reads = VersionReads(db.read, overlap=3)
+        reads = VersionReads(db.read, in_flight=8, overlap=3)
         db.hold.clear()
         waves = []
         for _ in range(5):  # five waves, each arriving while the reads before it are held
@@ -143,7 +143,7 @@ def test_many_requests_and_readers_interleaved__every_request_gets_a_version() -
                 await asyncio.sleep(0)
             return version
 
-        reads = VersionReads(read, overlap=2)
+        reads = VersionReads(read, in_flight=8, overlap=2)
 
         async def client() -> None:
             nonlocal written
@@ -163,7 +163,7 @@ def test_many_requests_and_readers_interleaved__every_request_gets_a_version() -
 def test_reads_of_all_stores_bounded__a_reader_waiting_its_turn_takes_all_who_came_meanwhile() -> None:
     async def scenario() -> None:
         db = _Database()
-        reads = VersionReads(db.read, overlap=4, in_flight=2)
+        reads = VersionReads(db.read, in_flight=2, overlap=4)
         db.hold.clear()
         held = [asyncio.ensure_future(reads.version(store)) for store in (1, 2)]
         await _until(db.started)

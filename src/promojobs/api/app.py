@@ -56,10 +56,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     with contextlib.suppress(Unavailable):  # the heartbeat thread records it once the database is back
         await to_thread.run_sync(container.registry.beat)
     container.registry.start()
-    await container.store_versions.open()
     stop_metrics = serve_metrics_port(container)
     thresholds = _settle_the_garbage_collector()
     try:
+        await container.store_versions.open()
         with embedded_worker(container):
             yield
     finally:

@@ -12,11 +12,12 @@ done twice. Only routes that use ``deps.cached_read`` ever keep an answer, so no
 here.
 
 Reads of one store's version are shared (``VersionReads``): the requests that arrive on one turn of the
-loop share a read that starts on the next, and up to ``VERSION_READS_PER_STORE`` such reads of a store
-overlap (``VERSION_READS_IN_FLIGHT`` of all stores), so a request that comes while one is in flight need
-not wait for the rest of that read before its own begins. Each request still gets a version read that
-began after it arrived, so a commit acknowledged before the request is seen, and a store polled by many
-clients costs a round trip per wave, not per request.
+loop share a read that starts on the next, if fewer than ``VERSION_READS_PER_STORE`` reads of the store
+and fewer than the process's bound (``version_read_connections``) are in flight; otherwise they share the
+next read to start. A request that comes while one read is in flight then need not wait for it to end
+before its own begins. Each request still gets a version read that began after it arrived, so a commit
+acknowledged before the request is seen, and a store polled by many clients costs a round trip per wave,
+not per request.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promojobs.domain.errors import PromojobsError, Unavailable
 from promojobs.services.auth import Principal, PromotionAccess
 from promojobs.services.read_cache import CacheKey, ReadCache
-from promojobs.store.changes import VERSION_READS_IN_FLIGHT, VERSION_READS_PER_STORE, StoreVersions
+from promojobs.store.changes import VERSION_READS_PER_STORE, StoreVersions
 
 ADMITTED = "promojobs.admitted"  # the scope entry holding the caller admitted here
 VERSION = "promojobs.version"  # ... the store version read here
@@ -49,15 +50,15 @@ def read_cache_key(store_id: int, url: URL) -> CacheKey:
 class VersionReads:
     """A store's data version, read for all who wait. Requests that arrive together share a read that
     begins after they came; up to ``overlap`` reads of a store are in flight at once, so a request that
-    comes while one is under way starts the next at once instead of waiting for it to end. At most
-    ``in_flight`` reads of all stores run at once (on PostgreSQL, one connection each): a reader takes
-    its round only once it may read, so the requests that come while it waits join that round."""
+    comes while one is under way may start the next instead of waiting for it to end. At most
+    ``in_flight`` reads of all stores run at once: a reader takes its round only once it may read, so the
+    requests that come while it waits join that round."""
 
     def __init__(
         self,
         read: Callable[[int], Awaitable[int]],
+        in_flight: int,
         overlap: int = VERSION_READS_PER_STORE,
-        in_flight: int = VERSION_READS_IN_FLIGHT,
     ) -> None:
         self._read = read
         self._overlap = overlap
@@ -174,7 +175,7 @@ class CachedReads:
         self.app = app
         self.access = access
         self.cache = cache
-        self.versions = VersionReads(versions.read)
+        self.versions = VersionReads(versions.read, versions.in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await self._kept(scope) if self._may_be_kept(scope) else None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from anyio import to_thread
@@ -26,10 +26,19 @@ from promojobs.domain.errors import Unavailable
 from promojobs.metrics import DATABASE_ERRORS
 from promojobs.store.database import PG_CONNECT_ARGS, Database
 
-# Version reads of the event loop in flight at once (api/cached_reads.VersionReads): of one store, and of
-# all stores of a process (on PostgreSQL one connection each, so also the connections it keeps).
+# Version reads of one store in flight at once (api/cached_reads.VersionReads); of all stores, the
+# setting version_read_connections bounds them (on PostgreSQL, one connection each).
 VERSION_READS_PER_STORE = 4
-VERSION_READS_IN_FLIGHT = 4
+# A version read that has not answered by then is given up, and the request goes on to the application,
+# which reads for itself: during an outage the fast path must not hold its few connections for the
+# 10 s of a connection attempt, nor a kept connection for the 30 s before TCP gives up.
+VERSION_READ_SECONDS = 2.0
+_VERSION_READ_MS = int(VERSION_READ_SECONDS * 1000)
+# The server ends the connection's session when the server itself goes away (57P01 an administrator or a
+# fast shutdown, 57P02 a crash of another backend, 57P03 still starting): the engine's connections are gone.
+_SERVER_WENT_AWAY = frozenset({"57P01", "57P02", "57P03"})
+
+T = TypeVar("T")
 
 _VERSION_SQL = text("SELECT data_version FROM stores WHERE id = :store")
 
@@ -54,7 +63,10 @@ def read_store_version(database: Database, store_id: int) -> int:
 
 
 class StoreVersions(Protocol):
-    """Reads of a store's data version for the event loop: each costs one round trip, and none blocks it."""
+    """Reads of a store's data version for the event loop: each costs one round trip, and none blocks it.
+    ``in_flight`` reads may run at once (the caller keeps to it)."""
+
+    in_flight: int
 
     async def read(self, store_id: int) -> int: ...
 
@@ -68,8 +80,9 @@ class StoreVersions(Protocol):
 class ThreadedStoreVersions:
     """SQLite: ``read_store_version`` in the thread pool (a local file: the thread hop is the whole cost)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, in_flight: int) -> None:
         self._database = database
+        self.in_flight = in_flight
 
     async def read(self, store_id: int) -> int:
         return await to_thread.run_sync(read_store_version, self._database, store_id)
@@ -82,73 +95,87 @@ class ThreadedStoreVersions:
 
 
 class AsyncStoreVersions:
-    """PostgreSQL: the version read over psycopg's async API on the event loop itself, on connections of
-    its own: as many as reads in flight at once, which the caller bounds (``VersionReads``), and at most
-    ``connections`` kept idle. A read handed to a thread pays for the hop twice, and once done it waits for
-    the thread to get the interpreter back from a busy loop (up to its 5 ms switch interval): with the
-    database 1 ms away that wait was most of a kept answer's time."""
+    """PostgreSQL: the version read over psycopg's async API on the event loop itself, on ``connections``
+    connections of its own, one per read in flight (the caller keeps to ``in_flight``). A read handed to a
+    thread pays for the hop twice, and once done it waits for the thread to get the interpreter back from
+    a busy loop (up to its 5 ms switch interval): with the database 1 ms away that wait was most of a kept
+    answer's time."""
 
     def __init__(self, database: Database, connections: int) -> None:
         self._database = database
-        self._dropping_pool: asyncio.Future[None] | None = None
+        self.in_flight = connections
         self._conninfo = make_conninfo(
-            psycopg_conninfo(database.url), application_name="promojobs-versions", **PG_CONNECT_ARGS
+            psycopg_conninfo(database.url),
+            **{
+                **PG_CONNECT_ARGS,
+                "application_name": "promojobs-versions",
+                "connect_timeout": int(VERSION_READ_SECONDS),
+                "options": f"{PG_CONNECT_ARGS['options']} -c statement_timeout={_VERSION_READ_MS}",
+            },
         )
-        self._connections = connections
         self._idle: list[psycopg.AsyncConnection[tuple[int]]] = []
         self._generation = 0  # moved by close(): a connection of an earlier one is not kept
+        self._dropping_pool: asyncio.Future[None] | None = None
 
     async def read(self, store_id: int) -> int:
         generation = self._generation  # before any wait: a close() during the read counts
-        if self._idle:
-            conn = self._idle.pop()
-            try:
-                return await self._query(conn, store_id, generation)
-            except psycopg.Error:
-                DATABASE_ERRORS.labels("connection").inc()
-                if conn.broken:
-                    await self._connections_lost()
-        try:  # on a new connection: after a lost one, once more before the request is answered 503
-            return await self._query(await self._connect(), store_id, generation)
-        except psycopg.Error as exc:
+        try:
+            return await _within(VERSION_READ_SECONDS, self._read(store_id, generation))
+        except (psycopg.Error, TimeoutError) as exc:
             DATABASE_ERRORS.labels("connection").inc()
             raise Unavailable() from exc
 
     async def open(self) -> None:
-        """Open and keep ``connections`` connections, each with the read prepared (a connection costs three
-        round trips and preparing one more: the first polls should not wait for them)."""
+        """Open and keep the connections, each with the read prepared (a connection costs three round
+        trips and preparing it one more: the first polls should not wait for them)."""
         generation = self._generation
-        opened = await asyncio.gather(
-            *(self._connect() for _ in range(self._connections)), return_exceptions=True
+        opening = asyncio.gather(
+            *(self._open_one(generation) for _ in range(self.in_flight)), return_exceptions=True
         )
-        for conn in opened:
-            if isinstance(conn, psycopg.AsyncConnection):
-                with contextlib.suppress(psycopg.Error):
-                    await self._query(conn, 0, generation)  # store 0 holds nothing: only the preparing counts
+        with contextlib.suppress(TimeoutError):
+            await _within(VERSION_READ_SECONDS, opening)
 
     async def close(self) -> None:
         """Close the idle connections, and those of reads in flight as they end; the next read, on
         whichever loop, opens its own."""
         self._generation += 1
+        self._dropping_pool = None
         await self._close_idle()
 
-    async def _connections_lost(self) -> None:
-        """A kept connection found dead: a database restart or failover, so the other idle ones are gone
-        too, and so are the engine's. Its pool is dropped before the read is tried again, once for all the
-        reads that find out at the same time, so the request that follows this read does not meet a dead
-        pooled connection (SQLAlchemy would drop the pool too, but only after failing a request on it)."""
+    async def _read(self, store_id: int, generation: int) -> int:
+        if self._idle:
+            conn = self._idle.pop()
+            try:
+                return await self._query(conn, store_id, generation)
+            except psycopg.Error as exc:
+                if conn.broken and exc.sqlstate in _SERVER_WENT_AWAY:
+                    await self._server_went_away()
+        # On a new connection: after a lost one, once more before the request goes on without it.
+        return await self._query(await self._connect(), store_id, generation)
+
+    async def _open_one(self, generation: int) -> None:
+        # Store 0 holds nothing: the read is only for the preparing. Closed by _query if cancelled.
+        await self._query(await self._connect(), 0, generation)
+
+    async def _server_went_away(self) -> None:
+        """The server ended a kept connection's session (a restart, a failover): the other idle ones are
+        gone too, and so are the engine's. Its pool is dropped before the read is tried again, once for all
+        the reads that find out at the same time, so the request that follows this read does not meet a
+        dead pooled connection."""
         await self._close_idle()
         if self._dropping_pool is None:
             loop = asyncio.get_running_loop()
             # The loop's default executor, not the request threads, which may all be busy.
             dropping = self._dropping_pool = loop.run_in_executor(None, self._database.dispose)
             dropping.add_done_callback(self._pool_dropped)
-        await asyncio.shield(self._dropping_pool)
+        with contextlib.suppress(Exception):  # a failed drop leaves the pool to SQLAlchemy's own handling
+            await asyncio.shield(self._dropping_pool)
 
     def _pool_dropped(self, done: asyncio.Future[None]) -> None:
-        self._dropping_pool = None
+        if self._dropping_pool is done:
+            self._dropping_pool = None
         if not done.cancelled():
-            done.exception()  # retrieved: a failed drop leaves the pool to SQLAlchemy's own handling
+            done.exception()  # retrieved, whoever waited
 
     async def _connect(self) -> psycopg.AsyncConnection[tuple[int]]:
         return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
@@ -168,11 +195,34 @@ class AsyncStoreVersions:
             # Its state is unknown (a lost server, a cancelled read with its query in flight): not reused.
             await _close_quietly(conn)
             raise
-        if generation == self._generation and len(self._idle) < self._connections:
+        if generation == self._generation and len(self._idle) < self.in_flight:
             self._idle.append(conn)
         else:
             await _close_quietly(conn)
         return int(row[0]) if row else 0
+
+
+_abandoned: set[asyncio.Future[Any]] = set()  # held: the loop keeps only weak references to tasks
+
+
+async def _within(seconds: float, work: Awaitable[T]) -> T:
+    """``work``'s result, or TimeoutError after ``seconds``. Work still running then (or when the caller is
+    cancelled) is cancelled in the background: psycopg ends a cancelled query by asking the server to
+    cancel it and waiting for it to end, up to 10 s, which the caller must not wait for."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), seconds)
+    finally:
+        if not task.done():
+            task.cancel()
+            _abandoned.add(task)
+            task.add_done_callback(_abandoned_ended)
+
+
+def _abandoned_ended(task: asyncio.Future[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: nobody waits for it any more
 
 
 async def _close_quietly(conn: psycopg.AsyncConnection[tuple[int]]) -> None:
@@ -183,7 +233,7 @@ async def _close_quietly(conn: psycopg.AsyncConnection[tuple[int]]) -> None:
 def store_versions(database: Database, connections: int) -> StoreVersions:
     if database.is_postgres:
         return AsyncStoreVersions(database, connections)
-    return ThreadedStoreVersions(database)
+    return ThreadedStoreVersions(database, connections)
 
 
 def listen(
