@@ -87,7 +87,7 @@ def test_concurrent_reads_of_one_store__share_its_version_reads(
     distant_server: LiveServer, distant_pg: DistantDatabase
 ) -> None:
     """32 clients polling one code list at once: the requests that arrive together share a version read
-    begun after they came (up to four of the store in flight, the rest joining the next), so they cost far
+    begun after they came (up to eight of the store in flight, the rest joining the next), so they cost far
     fewer than 32 round trips (each request reading its own costs at least 32; 78 were counted before the
     reads were shared), the fewest of three tries; and each still sees the write acknowledged before it
     was sent."""

@@ -28,7 +28,7 @@ from promojobs.store.database import PG_CONNECT_ARGS, Database
 
 # Version reads of one store in flight at once (api/cached_reads.VersionReads); of all stores, the
 # setting version_read_connections bounds them (on PostgreSQL, one connection each).
-VERSION_READS_PER_STORE = 4
+VERSION_READS_PER_STORE = 8
 # A version read that has not answered by then is given up, and the request goes on to the application,
 # which reads for itself: during an outage the fast path must not hold its few connections for the
 # 10 s of a connection attempt, nor a kept connection for the 30 s before TCP gives up.
