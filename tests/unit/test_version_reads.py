@@ -182,3 +182,26 @@ def test_reads_of_all_stores_bounded__a_reader_waiting_its_turn_takes_all_who_ca
         assert db.reads == 3 and db.most_in_flight == 2
 
     asyncio.run(scenario())
+
+
+def test_a_request_waiting_for_a_free_read__gets_unavailable_after_its_wait() -> None:
+    """An outage makes every read take its whole deadline: a request queued behind them must not wait for
+    all of them (the application then reads for itself)."""
+
+    async def scenario() -> None:
+        db = _Database()
+        reads = VersionReads(db.read, in_flight=1, wait_seconds=0.2)
+        db.hold.clear()
+        held = asyncio.ensure_future(reads.version(1))
+        await _until(db.started)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(Unavailable):
+            await reads.version(2)  # no read may start: the only one is held
+        assert asyncio.get_running_loop().time() - started >= 0.2
+        with pytest.raises(Unavailable):  # and so did the request whose read is held, at its own deadline
+            await held
+        db.hold.set()
+        assert await reads.version(2) == 0  # once a read is free, requests get versions again
+        assert await reads.version(1) == 0
+
+    asyncio.run(scenario())

@@ -34,12 +34,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promojobs.domain.errors import PromojobsError, Unavailable
 from promojobs.services.auth import Principal, PromotionAccess
 from promojobs.services.read_cache import CacheKey, ReadCache
-from promojobs.store.changes import VERSION_READS_PER_STORE, StoreVersions
+from promojobs.store.changes import VERSION_READ_SECONDS, VERSION_READS_PER_STORE, StoreVersions
 
 ADMITTED = "promojobs.admitted"  # the scope entry holding the caller admitted here
 VERSION = "promojobs.version"  # ... the store version read here
 KEPT_ROUTE = "promojobs.kept_route"  # ... and the route template of an answer sent from here
 _PROMOTION_ROUTES = "/v2/"
+
+
+# How long a request waits for its store's version: its read's own deadline, and as long again for a
+# connection to read on (during an outage every read takes its whole deadline).
+VERSION_WAIT_SECONDS = 2 * VERSION_READ_SECONDS
 
 
 def read_cache_key(store_id: int, url: URL) -> CacheKey:
@@ -52,15 +57,18 @@ class VersionReads:
     begins after they came; up to ``overlap`` reads of a store are in flight at once, so a request that
     comes while one is under way may start the next instead of waiting for it to end. At most
     ``in_flight`` reads of all stores run at once: a reader takes its round only once it may read, so the
-    requests that come while it waits join that round."""
+    requests that come while it waits join that round. A request waits at most ``wait_seconds``, then
+    gets Unavailable."""
 
     def __init__(
         self,
         read: Callable[[int], Awaitable[int]],
         in_flight: int,
         overlap: int = VERSION_READS_PER_STORE,
+        wait_seconds: float = VERSION_WAIT_SECONDS,
     ) -> None:
         self._read = read
+        self._wait_seconds = wait_seconds
         self._overlap = overlap
         self._in_flight = in_flight
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -79,8 +87,11 @@ class VersionReads:
                 # The reader starts on the loop's next turn: whoever arrives before then joins this round.
                 self._start_reader(store_id, loop)
         try:
-            # Shielded: a request that goes away must not cancel the read the others wait for.
-            return await asyncio.shield(round_)
+            async with asyncio.timeout(self._wait_seconds):
+                # Shielded: a request that goes away must not cancel the read the others wait for.
+                return await asyncio.shield(round_)
+        except TimeoutError:
+            raise Unavailable() from None  # the application reads for itself (a connection is scarce)
         except asyncio.CancelledError:
             if round_.cancelled() and not _being_cancelled():
                 raise Unavailable() from None  # its reader was stopped, not this request

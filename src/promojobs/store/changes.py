@@ -34,9 +34,9 @@ VERSION_READS_PER_STORE = 8
 # 10 s of a connection attempt, nor a kept connection for the 30 s before TCP gives up.
 VERSION_READ_SECONDS = 2.0
 _VERSION_READ_MS = int(VERSION_READ_SECONDS * 1000)
-# The server ends the connection's session when the server itself goes away (57P01 an administrator or a
-# fast shutdown, 57P02 a crash of another backend, 57P03 still starting): the engine's connections are gone.
-_SERVER_WENT_AWAY = frozenset({"57P01", "57P02", "57P03"})
+# The server ends the connection's session with a message when the server itself goes away (57P01 an
+# administrator or a fast shutdown, 57P02 a crash of another backend): the engine's connections are gone.
+_SERVER_WENT_AWAY = frozenset({"57P01", "57P02"})
 
 T = TypeVar("T")
 
@@ -148,8 +148,10 @@ class AsyncStoreVersions:
             try:
                 return await self._query(conn, store_id, generation)
             except psycopg.Error as exc:
-                if conn.broken and exc.sqlstate in _SERVER_WENT_AWAY:
+                if exc.sqlstate in _SERVER_WENT_AWAY:
                     await self._server_went_away()
+                elif conn.broken:  # lost without a word (a reset, a host gone): the idle ones may be too
+                    await self._close_idle()
         # On a new connection: after a lost one, once more before the request goes on without it.
         return await self._query(await self._connect(), store_id, generation)
 
@@ -163,12 +165,12 @@ class AsyncStoreVersions:
         the reads that find out at the same time, so the request that follows this read does not meet a
         dead pooled connection."""
         await self._close_idle()
-        if self._dropping_pool is None:
-            loop = asyncio.get_running_loop()
-            # The loop's default executor, not the request threads, which may all be busy.
-            dropping = self._dropping_pool = loop.run_in_executor(None, self._database.dispose)
-            dropping.add_done_callback(self._pool_dropped)
         with contextlib.suppress(Exception):  # a failed drop leaves the pool to SQLAlchemy's own handling
+            if self._dropping_pool is None:
+                loop = asyncio.get_running_loop()
+                # The loop's default executor, not the request threads, which may all be busy.
+                dropping = self._dropping_pool = loop.run_in_executor(None, self._database.dispose)
+                dropping.add_done_callback(self._pool_dropped)
             await asyncio.shield(self._dropping_pool)
 
     def _pool_dropped(self, done: asyncio.Future[None]) -> None:
