@@ -12,7 +12,7 @@ import threading
 import pytest
 from anyio import to_thread
 
-from promojobs.api.cached_reads import VersionReads
+from promojobs.api.cached_reads import WAKE_PER_TURN, VersionReads
 from promojobs.domain.errors import Unavailable
 
 
@@ -203,5 +203,58 @@ def test_a_request_waiting_for_a_free_read__gets_unavailable_after_its_wait() ->
         db.hold.set()
         assert await reads.version(2) == 0  # once a read is free, requests get versions again
         assert await reads.version(1) == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new_requests_between_them() -> (
+    None
+):
+    """Woken all on one turn, a wave of requests answers together and comes back together: the next wave
+    then shares one read and the loop idles for its round trip."""
+
+    async def scenario() -> None:
+        gate = asyncio.Event()
+
+        async def read(store_id: int) -> int:
+            await gate.wait()
+            return 7
+
+        reads = VersionReads(read, in_flight=8)
+        waiters = [asyncio.ensure_future(reads.version(1)) for _ in range(3 * WAKE_PER_TURN)]
+        for _ in range(3):
+            await asyncio.sleep(0)  # all wait for the one read, now in flight
+        gate.set()
+        woken_per_turn: list[int] = []
+        while not all(waiter.done() for waiter in waiters):
+            before = sum(waiter.done() for waiter in waiters)
+            await asyncio.sleep(0)
+            woken_per_turn.append(sum(waiter.done() for waiter in waiters) - before)
+        assert max(woken_per_turn) == WAKE_PER_TURN
+        assert sum(woken_per_turn) == len(waiters)
+        assert [waiter.result() for waiter in waiters] == [7] * len(waiters)  # in the order they came
+
+    asyncio.run(scenario())
+
+
+def test_waiters_that_gave_up__are_skipped__and_the_rest_still_get_the_version() -> None:
+    async def scenario() -> None:
+        gate = asyncio.Event()
+
+        async def read(store_id: int) -> int:
+            await gate.wait()
+            return 3
+
+        reads = VersionReads(read, in_flight=8)
+        waiters = [asyncio.ensure_future(reads.version(1)) for _ in range(2 * WAKE_PER_TURN + 1)]
+        await asyncio.sleep(0)
+        for gone in waiters[::2]:
+            gone.cancel()  # their requests went away
+        gate.set()
+        results = await asyncio.gather(*waiters, return_exceptions=True)
+        assert [isinstance(result, asyncio.CancelledError) for result in results] == [
+            index % 2 == 0 for index in range(len(waiters))
+        ]
+        assert [result for result in results if not isinstance(result, BaseException)] == [3] * WAKE_PER_TURN
 
     asyncio.run(scenario())
