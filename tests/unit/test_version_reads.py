@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Awaitable, Callable
 
 import pytest
 from anyio import to_thread
@@ -207,6 +208,17 @@ def test_a_request_waiting_for_a_free_read__gets_unavailable_after_its_wait() ->
     asyncio.run(scenario())
 
 
+def _gated(version: int) -> tuple[asyncio.Event, Callable[[int], Awaitable[int]]]:
+    """A read on the event loop that answers ``version`` once the event is set."""
+    gate = asyncio.Event()
+
+    async def read(store_id: int) -> int:
+        await gate.wait()
+        return version
+
+    return gate, read
+
+
 def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new_requests_between_them() -> (
     None
 ):
@@ -214,12 +226,7 @@ def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new
     then shares one read and the loop idles for its round trip."""
 
     async def scenario() -> None:
-        gate = asyncio.Event()
-
-        async def read(store_id: int) -> int:
-            await gate.wait()
-            return 7
-
+        gate, read = _gated(7)
         reads = VersionReads(read, in_flight=8)
         waiters = [asyncio.ensure_future(reads.version(1)) for _ in range(3 * WAKE_PER_TURN)]
         for _ in range(3):
@@ -239,12 +246,7 @@ def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new
 
 def test_waiters_that_gave_up__are_skipped__and_the_rest_still_get_the_version() -> None:
     async def scenario() -> None:
-        gate = asyncio.Event()
-
-        async def read(store_id: int) -> int:
-            await gate.wait()
-            return 3
-
+        gate, read = _gated(3)
         reads = VersionReads(read, in_flight=8)
         waiters = [asyncio.ensure_future(reads.version(1)) for _ in range(2 * WAKE_PER_TURN + 1)]
         await asyncio.sleep(0)
