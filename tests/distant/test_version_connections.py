@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 
 from promojobs.domain.errors import Unavailable
 from promojobs.store.changes import VERSION_READ_SECONDS, AsyncStoreVersions, psycopg_conninfo
@@ -94,3 +96,75 @@ def test_a_database_that_does_not_answer__unavailable_within_the_read_deadline(
 
     waited = asyncio.run(scenario())
     assert VERSION_READ_SECONDS - 0.1 <= waited < VERSION_READ_SECONDS + 1  # the deadline, not sooner
+
+
+def _pooled(database: Database) -> int:
+    pool = database.engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedin()
+
+
+def _end_every_session_but_this(distant_pg: DistantDatabase) -> None:
+    """What a restart or a failover does to a database's sessions: each ends with 57P01."""
+    with psycopg.connect(psycopg_conninfo(distant_pg.direct_url), autocommit=True) as conn:
+        others = (
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        conn.execute(f"SELECT pg_terminate_backend(pid) {others}")
+        deadline = time.monotonic() + 10
+        while (row := conn.execute(f"SELECT count(*) {others}").fetchone()) and row[0]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+
+def test_sessions_ended_by_the_server__the_read_still_answers__and_the_engine_pool_is_dropped(
+    distant_pg: DistantDatabase,
+) -> None:
+    database = Database(distant_pg.url)
+    versions = AsyncStoreVersions(database, connections=2)
+    try:
+        with database.engine.connect() as conn:  # a pooled connection, ended below like the rest
+            conn.execute(text("SELECT 1"))
+        assert _pooled(database) == 1
+
+        async def scenario() -> int:
+            await versions.open()
+            _end_every_session_but_this(distant_pg)
+            version = await versions.read(1)  # meets 57P01 on a kept connection, then reads on a new one
+            await versions.close()
+            return version
+
+        assert asyncio.run(scenario()) == 0
+        # Dropped before the read was tried again: the request after it does not meet the dead one.
+        assert _pooled(database) == 0
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        database.dispose()
+
+
+def test_a_read_whose_caller_goes_away__ends_at_once__and_its_connection_is_not_kept(
+    versions: AsyncStoreVersions, distant_pg: DistantDatabase
+) -> None:
+    """psycopg ends a cancelled query by asking the server to cancel it and waiting for the answer: the
+    caller must not wait for that, and the connection, in a state nobody knows, is closed."""
+
+    async def scenario() -> float:
+        await versions.open()  # two connections kept
+        distant_pg.proxy.hold()
+        read = asyncio.ensure_future(versions.read(1))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        ended = time.monotonic() - started
+        distant_pg.proxy.release()
+        assert await versions.read(1) == 0  # on the other kept connection
+        assert await asyncio.to_thread(_open_version_connections, distant_pg, 1) == 1
+        await versions.close()
+        return ended
+
+    assert asyncio.run(scenario()) < 0.5
+    assert _open_version_connections(distant_pg, 0) == 0
