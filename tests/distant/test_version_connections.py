@@ -6,6 +6,7 @@ close, and a database that stops answering gives Unavailable within the read's d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 
@@ -63,7 +64,9 @@ def test_connections_kept__at_most_the_bound__and_none_after_a_close_during_read
     versions: AsyncStoreVersions, distant_pg: DistantDatabase
 ) -> None:
     async def scenario() -> tuple[int, int]:
-        await asyncio.gather(*(versions.read(1) for _ in range(3)))  # three connections at once
+        await versions.open()
+        await versions.open()  # four connections opened for two places
+        await asyncio.gather(*(versions.read(1) for _ in range(2)))
         kept = _open_version_connections(distant_pg, 2)
         distant_pg.proxy.hold()  # the reads below stay in flight until released
         in_flight = [asyncio.ensure_future(versions.read(1)) for _ in range(2)]
@@ -168,3 +171,52 @@ def test_a_read_whose_caller_goes_away__ends_at_once__and_its_connection_is_not_
 
     assert asyncio.run(scenario()) < 0.5
     assert _open_version_connections(distant_pg, 0) == 0
+
+
+def test_reads_the_database_does_not_answer__hold_no_more_connections_than_the_bound(
+    versions: AsyncStoreVersions, distant_pg: DistantDatabase
+) -> None:
+    """A read given up at its deadline ends in the background, where psycopg asks the server to cancel its
+    query and waits up to 10 s: meanwhile its connection counts, and a read beyond the bound is refused at
+    once instead of opening another."""
+
+    async def scenario() -> None:
+        await versions.open()
+        distant_pg.proxy.hold()  # the server accepts connections and answers nothing
+        given_up = await asyncio.gather(*(versions.read(1) for _ in range(2)), return_exceptions=True)
+        assert all(isinstance(result, Unavailable) for result in given_up)
+        connections = distant_pg.proxy.connections
+        started = time.monotonic()
+        with pytest.raises(Unavailable):
+            await versions.read(1)
+        assert time.monotonic() - started < 0.2  # not its 2 s deadline
+        assert distant_pg.proxy.connections == connections  # and no connection opened for it
+        distant_pg.proxy.release()
+        deadline = time.monotonic() + 20
+        while True:  # the given-up reads end once their cancellations are answered
+            with contextlib.suppress(Unavailable):
+                assert await versions.read(1) == 0
+                break
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await versions.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.distant_delay(0.3)
+def test_a_database_so_far_that_opening_outlasts_a_read__the_opening_goes_on_for_the_next_read(
+    versions: AsyncStoreVersions,
+) -> None:
+    """Connecting and preparing take four round trips (2.4 s here) against a read's 2 s deadline: the
+    first read gives up, the connection it started is kept when ready (instead of closed with its read),
+    and the next read, begun while it opens, waits for it and reads on it (3 s after the first began)."""
+
+    async def scenario() -> int:
+        with pytest.raises(Unavailable):
+            await versions.read(1)
+        version = await versions.read(1)
+        await versions.close()
+        return version
+
+    assert asyncio.run(scenario()) == 0

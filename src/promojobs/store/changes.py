@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import psycopg
@@ -30,15 +31,22 @@ from promojobs.store.database import PG_CONNECT_ARGS, Database
 # setting version_read_connections bounds them (on PostgreSQL, one connection each).
 VERSION_READS_PER_STORE = 8
 # A version read that has not answered by then is given up, and the request goes on to the application,
-# which reads for itself: during an outage the fast path must not hold its few connections for the
-# 10 s of a connection attempt, nor a kept connection for the 30 s before TCP gives up.
+# which reads for itself: during an outage a request must not wait for the 10 s of a connection attempt,
+# nor for the 30 s before TCP gives up on a kept connection. What a read given up still holds counts
+# against the bound until it ends (AsyncStoreVersions.read).
 VERSION_READ_SECONDS = 2.0
 _VERSION_READ_MS = int(VERSION_READ_SECONDS * 1000)
+# Opening a connection (connecting and preparing the read) is bounded by this instead: it goes on in the
+# background when the read that needed it gives up, so a database a few hundred ms away, where that takes
+# longer than a read's deadline, still gets connections the next reads find ready.
+VERSION_OPEN_SECONDS = 10.0
 # The server ends the connection's session with a message when the server itself goes away (57P01 an
 # administrator or a fast shutdown, 57P02 a crash of another backend): the engine's connections are gone.
 _SERVER_WENT_AWAY = frozenset({"57P01", "57P02"})
 
 T = TypeVar("T")
+
+_Conn = psycopg.AsyncConnection[tuple[int]]
 
 _VERSION_SQL = text("SELECT data_version FROM stores WHERE id = :store")
 
@@ -96,7 +104,8 @@ class ThreadedStoreVersions:
 
 class AsyncStoreVersions:
     """PostgreSQL: the version read over psycopg's async API on the event loop itself, on ``connections``
-    connections of its own, one per read in flight (the caller keeps to ``in_flight``). A read handed to a
+    connections of its own, one per read in flight (the caller keeps to ``in_flight``; reads beyond it,
+    counting those given up that have not ended, are refused at once). A read handed to a
     thread pays for the hop twice, and once done it waits for the thread to get the interpreter back from
     a busy loop (up to its 5 ms switch interval): with the database 1 ms away that wait was most of a kept
     answer's time."""
@@ -109,31 +118,42 @@ class AsyncStoreVersions:
             **{
                 **PG_CONNECT_ARGS,
                 "application_name": "promojobs-versions",
-                "connect_timeout": int(VERSION_READ_SECONDS),
+                "connect_timeout": int(VERSION_OPEN_SECONDS),
                 "options": f"{PG_CONNECT_ARGS['options']} -c statement_timeout={_VERSION_READ_MS}",
             },
         )
-        self._idle: list[psycopg.AsyncConnection[tuple[int]]] = []
+        self._idle: list[_Conn] = []
         self._generation = 0  # moved by close(): a connection of an earlier one is not kept
         self._dropping_pool: asyncio.Future[None] | None = None
+        # What holds a connection that is not idle: reads, reads given up that end in the background, and
+        # openings whose read gave up. Bounded by ``connections`` together, so a server that accepts
+        # connections but does not answer costs no more of them than one that answers.
+        self._reading = 0
+        self._abandoned: set[asyncio.Future[Any]] = set()
+        self._orphans: set[asyncio.Future[Any]] = set()
 
     async def read(self, store_id: int) -> int:
+        if self._reading + len(self._abandoned) + len(self._orphans) >= self.in_flight:
+            raise Unavailable()  # the connections are all taken by reads the database has not answered
         generation = self._generation  # before any wait: a close() during the read counts
+        self._reading += 1
         try:
-            return await _within(VERSION_READ_SECONDS, self._read(store_id, generation))
+            return await _within(VERSION_READ_SECONDS, self._read(store_id, generation), self._abandoned)
         except (psycopg.Error, TimeoutError) as exc:
             DATABASE_ERRORS.labels("connection").inc()
             raise Unavailable() from exc
+        finally:
+            self._reading -= 1
 
     async def open(self) -> None:
         """Open and keep the connections, each with the read prepared (a connection costs three round
         trips and preparing it one more: the first polls should not wait for them)."""
         generation = self._generation
-        opening = asyncio.gather(
-            *(self._open_one(generation) for _ in range(self.in_flight)), return_exceptions=True
-        )
-        with contextlib.suppress(TimeoutError):
-            await _within(VERSION_READ_SECONDS, opening)
+        openings = [_held(self._open()) for _ in range(self.in_flight)]
+        for opening in openings:
+            # Kept when they come, even those that take longer than the wait below.
+            opening.add_done_callback(partial(self._keep_when_opened, generation))
+        await asyncio.wait(openings, timeout=VERSION_READ_SECONDS)
 
     async def close(self) -> None:
         """Close the idle connections, and those of reads in flight as they end; the next read, on
@@ -153,11 +173,50 @@ class AsyncStoreVersions:
                 elif conn.broken:  # lost without a word (a reset, a host gone): the idle ones may be too
                     await self._close_idle()
         # On a new connection: after a lost one, once more before the request goes on without it.
-        return await self._query(await self._connect(), store_id, generation)
+        return await self._query(await self._new_connection(generation), store_id, generation)
 
-    async def _open_one(self, generation: int) -> None:
-        # Store 0 holds nothing: the read is only for the preparing. Closed by _query if cancelled.
-        await self._query(await self._connect(), 0, generation)
+    async def _new_connection(self, generation: int) -> _Conn:
+        if self._orphans:
+            # An opening an earlier read gave up is under way, and kept when done: nearer than a new one.
+            await asyncio.wait(set(self._orphans), return_when=asyncio.FIRST_COMPLETED)
+            if self._idle:
+                return self._idle.pop()
+        return await self._opened(generation)
+
+    async def _opened(self, generation: int) -> _Conn:
+        """A new connection with the read prepared. If this read gives up first, the opening goes on and
+        its connection is kept for the next read."""
+        opening = asyncio.ensure_future(self._open())
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            self._orphans.add(opening)
+            opening.add_done_callback(self._orphans.discard)
+            opening.add_done_callback(partial(self._keep_when_opened, generation))
+            raise
+
+    async def _open(self) -> _Conn:
+        async with asyncio.timeout(VERSION_OPEN_SECONDS):
+            conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            try:
+                # Prepared now, so no read pays a round trip to prepare it (psycopg would on the fifth);
+                # store 0 holds nothing.
+                await (await conn.execute(_VERSION_PG, (0,), prepare=True)).fetchone()
+            except BaseException:
+                await _close_quietly(conn)
+                raise
+            return conn
+
+    def _keep_when_opened(self, generation: int, opening: asyncio.Future[_Conn]) -> None:
+        if not opening.cancelled() and opening.exception() is None:
+            self._keep(opening.result(), generation)
+
+    def _keep(self, conn: _Conn, generation: int) -> None:
+        """Keep a connection no read uses now, if it is of this generation and there is room."""
+        if generation == self._generation and len(self._idle) < self.in_flight:
+            self._idle.append(conn)
+        else:
+            _held(_close_quietly(conn))
 
     async def _server_went_away(self) -> None:
         """The server ended a kept connection's session (a restart, a failover): the other idle ones are
@@ -179,55 +238,57 @@ class AsyncStoreVersions:
         if not done.cancelled():
             done.exception()  # retrieved, whoever waited
 
-    async def _connect(self) -> psycopg.AsyncConnection[tuple[int]]:
-        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-
     async def _close_idle(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:
             await _close_quietly(conn)
 
-    async def _query(self, conn: psycopg.AsyncConnection[tuple[int]], store_id: int, generation: int) -> int:
+    async def _query(self, conn: _Conn, store_id: int, generation: int) -> int:
         try:
-            # Prepared on a connection's first read, so no later read pays a round trip to prepare it
-            # (psycopg would on the fifth).
             cursor = await conn.execute(_VERSION_PG, (store_id,), prepare=True)
             row = await cursor.fetchone()
         except BaseException:
             # Its state is unknown (a lost server, a cancelled read with its query in flight): not reused.
             await _close_quietly(conn)
             raise
-        if generation == self._generation and len(self._idle) < self.in_flight:
-            self._idle.append(conn)
-        else:
-            await _close_quietly(conn)
+        self._keep(conn, generation)
         return int(row[0]) if row else 0
 
 
-_abandoned: set[asyncio.Future[Any]] = set()  # held: the loop keeps only weak references to tasks
-
-
-async def _within(seconds: float, work: Awaitable[T]) -> T:
+async def _within(seconds: float, work: Awaitable[T], abandoned: set[asyncio.Future[Any]]) -> T:
     """``work``'s result, or TimeoutError after ``seconds``. Work still running then (or when the caller is
-    cancelled) is cancelled in the background: psycopg ends a cancelled query by asking the server to
-    cancel it and waiting for it to end, up to 10 s, which the caller must not wait for."""
+    cancelled) is cancelled in the background, and held in ``abandoned`` until it ends: psycopg ends a
+    cancelled query by asking the server to cancel it and waiting for it to end, up to 10 s, which the
+    caller must not wait for."""
     task = asyncio.ensure_future(work)
     try:
         return await asyncio.wait_for(asyncio.shield(task), seconds)
     finally:
         if not task.done():
             task.cancel()
-            _abandoned.add(task)
-            task.add_done_callback(_abandoned_ended)
+            abandoned.add(task)
+            task.add_done_callback(abandoned.discard)
+            task.add_done_callback(_retrieve)
 
 
-def _abandoned_ended(task: asyncio.Future[Any]) -> None:
-    _abandoned.discard(task)
+_background: set[asyncio.Future[Any]] = set()  # held: the loop keeps only weak references to tasks
+
+
+def _held(work: Awaitable[T]) -> asyncio.Future[T]:
+    """``work`` as a task held until it ends, whoever waits for it."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    task.add_done_callback(_retrieve)
+    return task
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved: nobody waits for it any more
 
 
-async def _close_quietly(conn: psycopg.AsyncConnection[tuple[int]]) -> None:
+async def _close_quietly(conn: _Conn) -> None:
     with contextlib.suppress(Exception):
         await conn.close()
 
