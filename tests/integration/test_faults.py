@@ -373,6 +373,39 @@ def test_database_lost_mid_request__503_with_an_elastic_path_body__recovery_and_
         proxy.close()
 
 
+def test_sessions_ended_by_the_server__the_pooled_connections_are_replaced_before_a_read_meets_them(
+    pg_database_url: str,
+) -> None:
+    """A restart, a failover or an administrator ends every session; the database is back at once. The
+    pool's idle connections are dead, and the next read must not be the one to find out (a 503)."""
+    database = Database(pg_database_url)
+    try:
+        with database.read() as first, database.read() as second:  # two pooled connections
+            first.execute(text("SELECT 1"))
+            second.execute(text("SELECT 1"))
+        _end_every_other_session(pg_database_url)
+        with database.read() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        with database.raw_read() as raw:  # the version read's path
+            assert raw.execute("SELECT 2").fetchone() == (2,)
+    finally:
+        database.dispose()
+
+
+def _end_every_other_session(url: str) -> None:
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    observer = Database(url)
+    try:
+        with observer.read() as conn:
+            assert conn.execute(text(f"SELECT count(pg_terminate_backend(pid)) {others}")).scalar_one() > 0
+            deadline = time.monotonic() + 10
+            while conn.execute(text(f"SELECT count(*) {others}")).scalar_one():
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+    finally:
+        observer.dispose()
+
+
 @pytest.mark.slow
 def test_database_connections_killed_mid_job__the_job_is_not_failed_and_ends_with_exactly_all_codes(
     pg_database_url: str, tmp_path: Path

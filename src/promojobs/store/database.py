@@ -3,8 +3,10 @@
 Reads on PostgreSQL run in autocommit: a read is one statement (page, total and promotion lookup folded
 together), so it needs no snapshot of its own, and a BEGIN and a COMMIT would be two more round trips to a
 database a network hop away. Pooled connections are not pinged before use (another round trip per
-request): a connection found dead fails its request with 503, and SQLAlchemy then replaces every
-connection of the pool opened before it.
+request). They are looked at instead, with no round trip: an idle connection the server has written to
+(the message and end of a session it ended: a restart, a failover, an administrator) is replaced before
+it is handed out. A connection found dead otherwise (a host gone without a word) fails its request with
+503, and SQLAlchemy then replaces every connection of the pool opened before it.
 
 SQLite allows one writer at a time. A transaction that starts as a reader and later writes can fail with
 "database is locked" without waiting, so every write transaction starts with ``BEGIN IMMEDIATE`` (it
@@ -13,7 +15,9 @@ waits for the lock, up to ``busy_timeout``) and read transactions start with a p
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import sqlite3
 import time
 import uuid
@@ -23,7 +27,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -196,7 +200,7 @@ def _is_busy(exc: DBAPIError) -> bool:
 def _create_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url, pool_size)
-    return create_engine(
+    engine = create_engine(
         url,
         # As many pooled connections as request threads, so a busy API does not open and close a session
         # per request; overflow only for the threads beside them.
@@ -204,6 +208,19 @@ def _create_engine(url: str, pool_size: int) -> Engine:
         max_overflow=POOL_OVERFLOW,
         connect_args=PG_CONNECT_ARGS,
     )
+    event.listen(engine, "checkout", _refuse_if_ended_by_the_server)
+    return engine
+
+
+def _refuse_if_ended_by_the_server(driver: Any, _record: object, _proxy: object) -> None:
+    """An idle connection has nothing to read unless the server ended its session (the last message and
+    the end of the stream are waiting): replaced then, so a restart does not cost requests their answer.
+    A poll of its socket, no round trip; the pool retries the checkout on DisconnectionError."""
+    poller = select.poll()
+    with contextlib.suppress(OSError, ValueError):  # no socket left: the query will tell
+        poller.register(driver.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server ended this pooled connection's session")
 
 
 def _create_private_sqlite_file(url: str) -> None:
