@@ -419,9 +419,10 @@ class Suite:
             for run in range(plan.distant_rounds):
                 self.say(
                     f"[postgresql] wrk GET jobs, run {run + 1} of {plan.distant_rounds}: the database "
-                    f"{delay:g} ms away, then local ({plan.http_seconds} s each)"
+                    f"{delay:g} ms away and local, in turn ({plan.http_seconds} s each)"
                 )
-                for server, url_, results in ((proc, url, fars), (near_proc, near_url, nears)):
+                sides = [(proc, url, fars), (near_proc, near_url, nears)]
+                for server, url_, results in sides if run % 2 == 0 else sides[::-1]:  # ABBA: drift evens out
                     results.append(
                         load.measure(f"{url_}{path}", plan.http_seconds, auth, warmup=plan.http_warmup)
                     )

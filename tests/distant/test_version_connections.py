@@ -67,7 +67,7 @@ def test_connections_kept__at_most_the_bound__and_none_after_a_close_during_read
         await versions.open()
         await versions.open()  # four connections opened for two places
         await asyncio.gather(*(versions.read(1) for _ in range(2)))
-        kept = _open_version_connections(distant_pg, 2)
+        kept = await asyncio.to_thread(_open_version_connections, distant_pg, 2)
         distant_pg.proxy.hold()  # the reads below stay in flight until released
         in_flight = [asyncio.ensure_future(versions.read(1)) for _ in range(2)]
         await asyncio.sleep(0.05)
@@ -75,7 +75,7 @@ def test_connections_kept__at_most_the_bound__and_none_after_a_close_during_read
         await versions.close()
         distant_pg.proxy.release()
         assert await asyncio.gather(*in_flight) == [0, 0]
-        return kept, _open_version_connections(distant_pg, 0)
+        return kept, await asyncio.to_thread(_open_version_connections, distant_pg, 0)
 
     kept, after_close = asyncio.run(scenario())
     assert kept == 2
@@ -182,10 +182,15 @@ def test_reads_the_database_does_not_answer__hold_no_more_connections_than_the_b
 
     async def scenario() -> None:
         await versions.open()
+        opened = distant_pg.proxy.connections
         distant_pg.proxy.hold()  # the server accepts connections and answers nothing
         given_up = await asyncio.gather(*(versions.read(1) for _ in range(2)), return_exceptions=True)
         assert all(isinstance(result, Unavailable) for result in given_up)
-        connections = distant_pg.proxy.connections
+        connections = opened + 2  # and the cancel request psycopg sends for each, on a connection of its own
+        deadline = time.monotonic() + 10
+        while distant_pg.proxy.connections < connections:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
         started = time.monotonic()
         with pytest.raises(Unavailable):
             await versions.read(1)
@@ -208,7 +213,8 @@ def test_reads_the_database_does_not_answer__hold_no_more_connections_than_the_b
 def test_a_database_so_far_that_opening_outlasts_a_read__the_opening_goes_on_for_the_next_read(
     versions: AsyncStoreVersions,
 ) -> None:
-    """Connecting and preparing take four round trips (2.4 s here) against a read's 2 s deadline: the
+    """Connecting and preparing take four round trips (2.4 s here, with the test cluster's trust
+    authentication and no TLS) against a read's 2 s deadline: the
     first read gives up, the connection it started is kept when ready (instead of closed with its read),
     and the next read, begun while it opens, waits for it and reads on it (3 s after the first began)."""
 
@@ -220,3 +226,20 @@ def test_a_database_so_far_that_opening_outlasts_a_read__the_opening_goes_on_for
         return version
 
     assert asyncio.run(scenario()) == 0
+
+
+@pytest.mark.distant_delay(0.3)
+def test_a_database_so_far_that_opening_outlasts_the_start__the_first_reads_wait_for_those_openings(
+    versions: AsyncStoreVersions, distant_pg: DistantDatabase
+) -> None:
+    """``open()`` waits 2 s for its connections, which take 2.4 s here: the read that comes meanwhile
+    takes one of them when it is ready instead of opening one more (which would miss its deadline)."""
+
+    async def scenario() -> int:
+        await versions.open()
+        version = await versions.read(1)
+        await versions.close()
+        return version
+
+    assert asyncio.run(scenario()) == 0
+    assert distant_pg.proxy.connections == 2  # open()'s, and no other

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
+import uvloop
 from anyio import to_thread
 
 from promojobs.api.cached_reads import WAKE_PER_TURN, VersionReads
@@ -219,9 +220,12 @@ def _gated(version: int) -> tuple[asyncio.Event, Callable[[int], Awaitable[int]]
     return gate, read
 
 
-def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new_requests_between_them() -> (
-    None
-):
+@pytest.mark.parametrize(
+    "loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop], ids=["asyncio", "uvloop"]
+)
+def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new_requests_between_them(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
     """Woken all on one turn, a wave of requests answers together and comes back together: the next wave
     then shares one read and the loop idles for its round trip."""
 
@@ -229,6 +233,9 @@ def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new
         gate, read = _gated(7)
         reads = VersionReads(read, in_flight=8)
         waiters = [asyncio.ensure_future(reads.version(1)) for _ in range(3 * WAKE_PER_TURN)]
+        woken: list[int] = []
+        for index, waiter in enumerate(waiters):
+            waiter.add_done_callback(lambda _done, index=index: woken.append(index))  # type: ignore[misc]
         for _ in range(3):
             await asyncio.sleep(0)  # all wait for the one read, now in flight
         gate.set()
@@ -239,9 +246,12 @@ def test_a_finished_read_wakes_its_waiters_a_few_per_turn__so_the_loop_reads_new
             woken_per_turn.append(sum(waiter.done() for waiter in waiters) - before)
         assert max(woken_per_turn) == WAKE_PER_TURN
         assert sum(woken_per_turn) == len(waiters)
-        assert [waiter.result() for waiter in waiters] == [7] * len(waiters)  # in the order they came
+        assert [waiter.result() for waiter in waiters] == [7] * len(waiters)
+        await asyncio.sleep(0)  # the last ones' done callbacks run a turn after them
+        assert woken == list(range(len(waiters)))  # in the order they came
 
-    asyncio.run(scenario())
+    with asyncio.Runner(loop_factory=loop_factory) as runner:  # uvloop: what uvicorn serves on
+        runner.run(scenario())
 
 
 def test_waiters_that_gave_up__are_skipped__and_the_rest_still_get_the_version() -> None:

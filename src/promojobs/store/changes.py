@@ -104,11 +104,16 @@ class ThreadedStoreVersions:
 
 class AsyncStoreVersions:
     """PostgreSQL: the version read over psycopg's async API on the event loop itself, on ``connections``
-    connections of its own, one per read in flight (the caller keeps to ``in_flight``; reads beyond it,
-    counting those given up that have not ended, are refused at once). A read handed to a
+    connections of its own, one per read in flight (the caller keeps to ``in_flight``). A read handed to a
     thread pays for the hop twice, and once done it waits for the thread to get the interpreter back from
     a busy loop (up to its 5 ms switch interval): with the database 1 ms away that wait was most of a kept
-    answer's time."""
+    answer's time.
+
+    Connections that are not idle are bounded by ``connections`` too, outages included: those of reads in
+    flight, of reads given up that still end in the background, and of openings no read waits for (begun
+    by ``open()``, or by a read that gave up: they go on, and their connection is kept). A read that needs
+    a connection takes an idle one, else waits for such an opening, else opens one if the bound allows,
+    else is refused at once."""
 
     def __init__(self, database: Database, connections: int) -> None:
         self._database = database
@@ -125,16 +130,11 @@ class AsyncStoreVersions:
         self._idle: list[_Conn] = []
         self._generation = 0  # moved by close(): a connection of an earlier one is not kept
         self._dropping_pool: asyncio.Future[None] | None = None
-        # What holds a connection that is not idle: reads, reads given up that end in the background, and
-        # openings whose read gave up. Bounded by ``connections`` together, so a server that accepts
-        # connections but does not answer costs no more of them than one that answers.
         self._reading = 0
         self._abandoned: set[asyncio.Future[Any]] = set()
-        self._orphans: set[asyncio.Future[Any]] = set()
+        self._unclaimed: list[_Opening] = []  # openings no read waits for, of this generation
 
     async def read(self, store_id: int) -> int:
-        if self._reading + len(self._abandoned) + len(self._orphans) >= self.in_flight:
-            raise Unavailable()  # the connections are all taken by reads the database has not answered
         generation = self._generation  # before any wait: a close() during the read counts
         self._reading += 1
         try:
@@ -148,18 +148,18 @@ class AsyncStoreVersions:
     async def open(self) -> None:
         """Open and keep the connections, each with the read prepared (a connection costs three round
         trips and preparing it one more: the first polls should not wait for them)."""
-        generation = self._generation
-        openings = [_held(self._open()) for _ in range(self.in_flight)]
-        for opening in openings:
-            # Kept when they come, even those that take longer than the wait below.
-            opening.add_done_callback(partial(self._keep_when_opened, generation))
-        await asyncio.wait(openings, timeout=VERSION_READ_SECONDS)
+        openings = [self._start_opening(self._generation) for _ in range(self.in_flight)]
+        # Those that take longer go on, kept when done, and the first reads wait for them.
+        await asyncio.wait([opening.task for opening in openings], timeout=VERSION_READ_SECONDS)
 
     async def close(self) -> None:
         """Close the idle connections, and those of reads in flight as they end; the next read, on
         whichever loop, opens its own."""
         self._generation += 1
         self._dropping_pool = None
+        # What is still under way belongs to the loop that began it, and closes its connection as it ends.
+        self._unclaimed.clear()
+        self._abandoned.clear()
         await self._close_idle()
 
     async def _read(self, store_id: int, generation: int) -> int:
@@ -176,24 +176,40 @@ class AsyncStoreVersions:
         return await self._query(await self._new_connection(generation), store_id, generation)
 
     async def _new_connection(self, generation: int) -> _Conn:
-        if self._orphans:
-            # An opening an earlier read gave up is under way, and kept when done: nearer than a new one.
-            await asyncio.wait(set(self._orphans), return_when=asyncio.FIRST_COMPLETED)
-            if self._idle:
-                return self._idle.pop()
-        return await self._opened(generation)
-
-    async def _opened(self, generation: int) -> _Conn:
-        """A new connection with the read prepared. If this read gives up first, the opening goes on and
-        its connection is kept for the next read."""
-        opening = asyncio.ensure_future(self._open())
+        """A connection with the read prepared: one already opening (nearer than a new one), else a new
+        one if the bound allows (this read is one of those counted)."""
+        if self._unclaimed:
+            opening = self._unclaimed.pop()
+        elif self._reading + len(self._abandoned) + len(self._unclaimed) > self.in_flight:
+            raise Unavailable()  # the connections are all taken by reads the database has not answered
+        else:
+            opening = self._start_opening(generation, claimed=True)
+        opening.claimed = True
         try:
-            return await asyncio.shield(opening)
+            return await asyncio.shield(opening.task)
         except asyncio.CancelledError:
-            self._orphans.add(opening)
-            opening.add_done_callback(self._orphans.discard)
-            opening.add_done_callback(partial(self._keep_when_opened, generation))
+            # This read gave up: the opening goes on for the next, and its connection is kept.
+            opening.claimed = False
+            if opening.task.done():  # its own callback ran while it was claimed
+                self._keep_opened(opening)
+            elif opening.generation == self._generation:
+                self._unclaimed.append(opening)
             raise
+
+    def _start_opening(self, generation: int, claimed: bool = False) -> _Opening:
+        opening = _Opening(_held(self._open()), generation)
+        opening.claimed = claimed
+        opening.task.add_done_callback(partial(self._opening_ended, opening))
+        if not claimed:
+            self._unclaimed.append(opening)
+        return opening
+
+    def _opening_ended(self, opening: _Opening, _task: object) -> None:
+        if opening.claimed:
+            return  # its read takes the connection
+        with contextlib.suppress(ValueError):
+            self._unclaimed.remove(opening)
+        self._keep_opened(opening)
 
     async def _open(self) -> _Conn:
         async with asyncio.timeout(VERSION_OPEN_SECONDS):
@@ -207,9 +223,10 @@ class AsyncStoreVersions:
                 raise
             return conn
 
-    def _keep_when_opened(self, generation: int, opening: asyncio.Future[_Conn]) -> None:
-        if not opening.cancelled() and opening.exception() is None:
-            self._keep(opening.result(), generation)
+    def _keep_opened(self, opening: _Opening) -> None:
+        task = opening.task
+        if not task.cancelled() and task.exception() is None:
+            self._keep(task.result(), opening.generation)
 
     def _keep(self, conn: _Conn, generation: int) -> None:
         """Keep a connection no read uses now, if it is of this generation and there is room."""
@@ -253,6 +270,15 @@ class AsyncStoreVersions:
             raise
         self._keep(conn, generation)
         return int(row[0]) if row else 0
+
+
+class _Opening:
+    """A connection being opened (connected, the read prepared), and whether a read waits for it."""
+
+    def __init__(self, task: asyncio.Future[_Conn], generation: int) -> None:
+        self.task = task
+        self.generation = generation
+        self.claimed = False
 
 
 async def _within(seconds: float, work: Awaitable[T], abandoned: set[asyncio.Future[Any]]) -> T:
