@@ -65,7 +65,8 @@ def test_connections_kept__at_most_the_bound__and_none_after_a_close_during_read
 ) -> None:
     async def scenario() -> tuple[int, int]:
         await versions.open()
-        await versions.open()  # four connections opened for two places
+        await versions.open()  # the places are taken: opens none
+        assert distant_pg.proxy.connections == 2
         await asyncio.gather(*(versions.read(1) for _ in range(2)))
         kept = await asyncio.to_thread(_open_version_connections, distant_pg, 2)
         distant_pg.proxy.hold()  # the reads below stay in flight until released

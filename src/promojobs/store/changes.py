@@ -33,7 +33,7 @@ VERSION_READS_PER_STORE = 8
 # A version read that has not answered by then is given up, and the request goes on to the application,
 # which reads for itself: during an outage a request must not wait for the 10 s of a connection attempt,
 # nor for the 30 s before TCP gives up on a kept connection. What a read given up still holds counts
-# against the bound until it ends (AsyncStoreVersions.read).
+# against the bound until it ends (AsyncStoreVersions).
 VERSION_READ_SECONDS = 2.0
 _VERSION_READ_MS = int(VERSION_READ_SECONDS * 1000)
 # Opening a connection (connecting and preparing the read) is bounded by this instead: it goes on in the
@@ -148,9 +148,10 @@ class AsyncStoreVersions:
     async def open(self) -> None:
         """Open and keep the connections, each with the read prepared (a connection costs three round
         trips and preparing it one more: the first polls should not wait for them)."""
-        openings = [self._start_opening(self._generation) for _ in range(self.in_flight)]
-        # Those that take longer go on, kept when done, and the first reads wait for them.
-        await asyncio.wait([opening.task for opening in openings], timeout=VERSION_READ_SECONDS)
+        missing = self.in_flight - len(self._idle) - len(self._unclaimed)
+        openings = [self._start_opening(self._generation) for _ in range(missing)]
+        if openings:  # those that take longer go on, kept when done, and the first reads wait for them
+            await asyncio.wait([opening.task for opening in openings], timeout=VERSION_READ_SECONDS)
 
     async def close(self) -> None:
         """Close the idle connections, and those of reads in flight as they end; the next read, on
@@ -178,9 +179,9 @@ class AsyncStoreVersions:
     async def _new_connection(self, generation: int) -> _Conn:
         """A connection with the read prepared: one already opening (nearer than a new one), else a new
         one if the bound allows (this read is one of those counted)."""
-        if self._unclaimed:
-            opening = self._unclaimed.pop()
-        elif self._reading + len(self._abandoned) + len(self._unclaimed) > self.in_flight:
+        if self._unclaimed and generation == self._generation:
+            opening = self._unclaimed.pop(0)  # the oldest: the nearest to ready
+        elif self._reading + len(self._abandoned) > self.in_flight:
             raise Unavailable()  # the connections are all taken by reads the database has not answered
         else:
             opening = self._start_opening(generation, claimed=True)
@@ -190,11 +191,11 @@ class AsyncStoreVersions:
         except asyncio.CancelledError:
             # This read gave up: the opening goes on for the next, and its connection is kept.
             opening.claimed = False
-            if opening.task.done():  # its own callback ran while it was claimed
+            if opening.ended:  # its own callback ran while it was claimed
                 self._keep_opened(opening)
-            elif opening.generation == self._generation:
+            elif not opening.task.done() and opening.generation == self._generation:
                 self._unclaimed.append(opening)
-            raise
+            raise  # otherwise its callback, still to run, keeps the connection
 
     def _start_opening(self, generation: int, claimed: bool = False) -> _Opening:
         opening = _Opening(_held(self._open()), generation)
@@ -205,6 +206,7 @@ class AsyncStoreVersions:
         return opening
 
     def _opening_ended(self, opening: _Opening, _task: object) -> None:
+        opening.ended = True
         if opening.claimed:
             return  # its read takes the connection
         with contextlib.suppress(ValueError):
@@ -279,6 +281,7 @@ class _Opening:
         self.task = task
         self.generation = generation
         self.claimed = False
+        self.ended = False  # its done callback ran (which is a turn after its task is done)
 
 
 async def _within(seconds: float, work: Awaitable[T], abandoned: set[asyncio.Future[Any]]) -> T:

@@ -15,7 +15,6 @@ waits for the lock, up to ``busy_timeout``) and read transactions start with a p
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import sqlite3
@@ -214,11 +213,14 @@ def _create_engine(url: str, pool_size: int) -> Engine:
 
 def _refuse_if_ended_by_the_server(driver: Any, _record: object, _proxy: object) -> None:
     """An idle connection has nothing to read unless the server ended its session (the last message and
-    the end of the stream are waiting): replaced then, so a restart does not cost requests their answer.
+    the end of the stream are waiting; pooled sessions never LISTEN, and the server sends nothing else
+    unasked): replaced then, so a restart does not cost requests their answer.
     A poll of its socket, no round trip; the pool retries the checkout on DisconnectionError."""
     poller = select.poll()
-    with contextlib.suppress(OSError, ValueError):  # no socket left: the query will tell
+    try:
         poller.register(driver.fileno(), select.POLLIN)
+    except psycopg.Error:  # closed or lost already
+        raise DisconnectionError("this pooled connection is closed") from None
     if poller.poll(0):
         raise DisconnectionError("the server ended this pooled connection's session")
 
