@@ -30,6 +30,7 @@ from promojobs.api.edge import server_config
 from promojobs.api.operation_docs import PROMOTION_REQUEST
 from promojobs.bootstrap import Container
 from promojobs.config import Settings
+from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import Database
 from promojobs.store.migrate import upgrade
 from promojobs.worker.runner import Worker
@@ -137,6 +138,22 @@ class DistantDatabase:
         proxy.start()
         url = upstream.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         return cls(proxy, url, direct_url)
+
+
+def end_every_other_session(url: str) -> None:
+    """What a restart, a failover or an administrator does to a database's sessions: every client session
+    but the caller's ends (57P01), and this returns once the server has none left."""
+    others = (
+        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND backend_type = 'client backend'"
+    )
+    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+        ended = conn.execute(f"SELECT count(pg_terminate_backend(pid)) {others}").fetchone()
+        assert ended is not None and ended[0] > 0
+        deadline = time.monotonic() + 10
+        while (row := conn.execute(f"SELECT count(*) {others}").fetchone()) and row[0]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
 
 
 def free_port() -> int:

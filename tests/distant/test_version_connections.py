@@ -18,7 +18,7 @@ from sqlalchemy.pool import QueuePool
 from promojobs.domain.errors import Unavailable
 from promojobs.store.changes import VERSION_READ_SECONDS, AsyncStoreVersions, psycopg_conninfo
 from promojobs.store.database import Database
-from tests.support import DistantDatabase
+from tests.support import DistantDatabase, end_every_other_session
 
 
 @pytest.fixture
@@ -108,20 +108,6 @@ def _pooled(database: Database) -> int:
     return pool.checkedin()
 
 
-def _end_every_session_but_this(distant_pg: DistantDatabase) -> None:
-    """What a restart or a failover does to a database's sessions: each ends with 57P01."""
-    with psycopg.connect(psycopg_conninfo(distant_pg.direct_url), autocommit=True) as conn:
-        others = (
-            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'"
-        )
-        conn.execute(f"SELECT pg_terminate_backend(pid) {others}")
-        deadline = time.monotonic() + 10
-        while (row := conn.execute(f"SELECT count(*) {others}").fetchone()) and row[0]:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-
-
 def test_sessions_ended_by_the_server__the_read_still_answers__and_the_engine_pool_is_dropped(
     distant_pg: DistantDatabase,
 ) -> None:
@@ -134,7 +120,7 @@ def test_sessions_ended_by_the_server__the_read_still_answers__and_the_engine_po
 
         async def scenario() -> int:
             await versions.open()
-            _end_every_session_but_this(distant_pg)
+            end_every_other_session(distant_pg.direct_url)
             version = await versions.read(1)  # meets 57P01 on a kept connection, then reads on a new one
             await versions.close()
             return version

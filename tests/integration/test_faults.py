@@ -31,7 +31,7 @@ from promojobs.store.database import Database
 from promojobs.worker import export
 from tests.processes import PROMOJOBS, BootstrapClient, process_env
 from tests.served import Served, spawn_worker, start_serve, wait_for_log, wait_ready
-from tests.support import PROMOTION, Api, LiveServer, join_all
+from tests.support import PROMOTION, Api, LiveServer, end_every_other_session, join_all
 from tests.tcp_proxy import TcpProxy
 
 MakeServer = Callable[..., LiveServer]
@@ -383,27 +383,13 @@ def test_sessions_ended_by_the_server__the_pooled_connections_are_replaced_befor
         with database.read() as first, database.read() as second:  # two pooled connections
             first.execute(text("SELECT 1"))
             second.execute(text("SELECT 1"))
-        _end_every_other_session(pg_database_url)
+        end_every_other_session(pg_database_url)
         with database.read() as conn:
             assert conn.execute(text("SELECT 1")).scalar() == 1
         with database.raw_read() as raw:  # the version read's path
             assert raw.execute("SELECT 2").fetchone() == (2,)
     finally:
         database.dispose()
-
-
-def _end_every_other_session(url: str) -> None:
-    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    observer = Database(url)
-    try:
-        with observer.read() as conn:
-            assert conn.execute(text(f"SELECT count(pg_terminate_backend(pid)) {others}")).scalar_one() > 0
-            deadline = time.monotonic() + 10
-            while conn.execute(text(f"SELECT count(*) {others}")).scalar_one():
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
-    finally:
-        observer.dispose()
 
 
 @pytest.mark.slow
