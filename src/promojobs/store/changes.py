@@ -150,6 +150,7 @@ class AsyncStoreVersions:
         trips and preparing it one more: the first polls should not wait for them)."""
         missing = self.in_flight - len(self._idle) - len(self._unclaimed)
         openings = [self._start_opening(self._generation) for _ in range(missing)]
+        self._unclaimed.extend(openings)
         if openings:  # those that take longer go on, kept when done, and the first reads wait for them
             await asyncio.wait([opening.task for opening in openings], timeout=VERSION_READ_SECONDS)
 
@@ -184,8 +185,8 @@ class AsyncStoreVersions:
         elif self._reading + len(self._abandoned) > self.in_flight:
             raise Unavailable()  # the connections are all taken by reads the database has not answered
         else:
-            opening = self._start_opening(generation, claimed=True)
-        opening.claimed = True
+            opening = self._start_opening(generation)
+        opening.claimed = True  # before its done callback can run: that is a turn away at the least
         try:
             return await asyncio.shield(opening.task)
         except asyncio.CancelledError:
@@ -197,12 +198,9 @@ class AsyncStoreVersions:
                 self._unclaimed.append(opening)
             raise  # otherwise its callback, still to run, keeps the connection
 
-    def _start_opening(self, generation: int, claimed: bool = False) -> _Opening:
+    def _start_opening(self, generation: int) -> _Opening:
         opening = _Opening(_held(self._open()), generation)
-        opening.claimed = claimed
         opening.task.add_done_callback(partial(self._opening_ended, opening))
-        if not claimed:
-            self._unclaimed.append(opening)
         return opening
 
     def _opening_ended(self, opening: _Opening, _task: object) -> None:
