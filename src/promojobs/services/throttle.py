@@ -41,8 +41,10 @@ def logins_throttled(wait_seconds: int) -> RateLimited:
 
 
 def whole_seconds(seconds: float) -> int:
-    """A wait as ``Retry-After`` states it: whole seconds, rounded up, at least one."""
-    return max(1, math.ceil(seconds))
+    """A wait as ``Retry-After`` states it: whole seconds, rounded up, at least one. A microsecond is
+    forgiven first: a window's end less the clock, in floating point, may be a hair above a whole second
+    (``a + 60 - a`` can be 60.000000000007), and that is no reason to say one more."""
+    return max(1, math.ceil(seconds - 1e-6))
 
 
 def wait_for_one_token(missing: float, per_second: float) -> int:
