@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import subprocess
 import threading
 import time
@@ -24,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url, text
 
+from promojobs.domain.errors import Unavailable
+from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import Database
 from promojobs.worker import export
 from tests.processes import PROMOJOBS, BootstrapClient, process_env
@@ -388,6 +392,39 @@ def test_sessions_ended_by_the_server__the_pooled_connections_are_replaced_befor
             assert conn.execute(text("SELECT 1")).scalar() == 1
         with database.raw_read() as raw:  # the version read's path
             assert raw.execute("SELECT 2").fetchone() == (2,)
+    finally:
+        database.dispose()
+
+
+def test_session_ended_again_as_its_replacement_is_handed_out__the_read_gets_a_503_not_a_500(
+    pg_database_url: str,
+) -> None:
+    """The sessions end, and the connection that replaces the dead pooled one is ended too before the
+    read gets it (the server still ending sessions): the read is told the database is unavailable, as any
+    lost connection is, and the next read works."""
+    database = Database(pg_database_url)
+    ended: list[int] = []
+
+    def end_the_replacement(driver: Any, _record: object) -> None:
+        if ended:
+            return
+        ended.append(driver.info.backend_pid)
+        with psycopg.connect(psycopg_conninfo(pg_database_url), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (ended[0],))
+        poller = select.poll()
+        poller.register(driver.fileno(), select.POLLIN)
+        assert poller.poll(10_000), "the server did not end the replacement's session"
+
+    try:
+        with database.read() as conn:  # one pooled connection
+            conn.execute(text("SELECT 1"))
+        end_every_other_session(pg_database_url)
+        event.listen(database.engine, "connect", end_the_replacement)
+        with pytest.raises(Unavailable), database.read() as conn:
+            conn.execute(text("SELECT 1"))
+        assert ended, "no replacement was opened"
+        with database.read() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         database.dispose()
 

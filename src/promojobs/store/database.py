@@ -58,6 +58,7 @@ PG_CONNECT_ARGS: dict[str, str | int] = {
 }
 POOL_SIZE = 40  # the request threads' default (Settings.request_threads)
 POOL_OVERFLOW = 10  # for the threads beside them: an embedded worker, /readyz
+NEW_CONNECTION = "promojobs_new"  # in a pool entry's info: opened, not yet handed out
 PRIVATE_FILE_MODE = 0o600
 
 
@@ -207,15 +208,25 @@ def _create_engine(url: str, pool_size: int) -> Engine:
         max_overflow=POOL_OVERFLOW,
         connect_args=PG_CONNECT_ARGS,
     )
+    event.listen(engine, "connect", _mark_new)
     event.listen(engine, "checkout", _refuse_if_ended_by_the_server)
     return engine
 
 
-def _refuse_if_ended_by_the_server(driver: Any, _record: object, _proxy: object) -> None:
+def _mark_new(_driver: Any, record: ConnectionPoolEntry) -> None:
+    record.info[NEW_CONNECTION] = True  # (the pool empties ``info`` when it opens the next connection)
+
+
+def _refuse_if_ended_by_the_server(driver: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
     """An idle connection has nothing to read unless the server ended its session (the last message and
     the end of the stream are waiting; pooled sessions never LISTEN, and the server sends nothing else
     unasked): replaced then, so a restart does not cost requests their answer.
-    A poll of its socket, no round trip; the pool retries the checkout on DisconnectionError."""
+    A poll of its socket, no round trip; the pool retries the checkout on DisconnectionError, once. A
+    connection just opened is not polled: it is the pool's retry (refused too, it would end the checkout
+    with SQLAlchemy's InvalidRequestError, a 500), or new, and a session ended since then fails its first
+    statement like any lost connection, a 503."""
+    if record.info.pop(NEW_CONNECTION, False):
+        return
     poller = select.poll()
     try:
         poller.register(driver.fileno(), select.POLLIN)
