@@ -79,8 +79,16 @@ def _queries(first_char: str, position: str, placeholder: str, postgres: bool) -
         arguments = ", ".join([cell for cell, _, _ in cells] + ["created_at"])
         line = f"format('{','.join(['%s'] * (len(cells) + 1))}\n', {arguments})"
         lines = f"SELECT min(created_at), max(created_at), group_concat({line}, '') {where}"
+    # SQLite reads min() or max() alone from the index's end, but scans every entry for both in one
+    # SELECT (0.1 s for a million codes); a subquery each is two index lookups. PostgreSQL does both.
+    span = (
+        f"SELECT min(id), max(id) FROM codes WHERE promotion_id = {p}"
+        if postgres
+        else "SELECT (SELECT min(id) FROM codes WHERE promotion_id = ?1),"
+        " (SELECT max(id) FROM codes WHERE promotion_id = ?1)"
+    )
     return Queries(
-        span=f"SELECT min(id), max(id) FROM codes WHERE promotion_id = {p}",
+        span=span,
         lines=lines,
         times=f"SELECT DISTINCT created_at {where}",
     )
