@@ -39,6 +39,7 @@ class Plan:
     api_generate_jobs: int = 5
     api_export_jobs: int = 30
     distant_rounds: int = 3  # alternating runs of each side of the distant-database row
+    export_runs: int = 3  # promojobs' export and the tool's dump alternate; the fastest of each counts
 
 
 FULL = Plan("full", codes=1_000_000, big_codes=10_000_000, http_seconds=10)
@@ -48,6 +49,7 @@ QUICK = Plan(
     big_codes=None,
     http_seconds=4,
     generate_runs=1,
+    export_runs=1,
     api_generate_jobs=2,
     api_export_jobs=25,
 )
@@ -69,6 +71,33 @@ class Exported:
     lines: int
     worker_rss_kib: int
     worker_cpu: float
+
+
+@dataclass(frozen=True)
+class ExportRuns:
+    exps: list[Exported]  # in the order run, alternating with the tool's
+    tools: list[raw_path.ExportResult]
+
+    @property
+    def fastest(self) -> Exported:
+        return min(self.exps, key=lambda exp: exp.total_seconds)
+
+    @property
+    def fastest_tool(self) -> raw_path.ExportResult:
+        return min(self.tools, key=lambda tool: tool.seconds)
+
+    @property
+    def peak_rss_kib(self) -> int:
+        return max(exp.worker_rss_kib for exp in self.exps)
+
+    def runs(self, tool_name: str) -> str:
+        if len(self.exps) == 1:
+            return ""
+        pairs = zip(self.exps, self.tools, strict=True)
+        order = ", ".join(
+            f"promojobs {e.total_seconds:.2f} s, {tool_name} {t.seconds:.2f} s" for e, t in pairs
+        )
+        return f"runs in order: {order}; the fastest of each counts"
 
 
 def _n(count: int) -> str:
@@ -145,9 +174,7 @@ class Suite:
         out.unlink()
         if lines != count + 1:
             raise RuntimeError(f"export has {lines} lines, expected {count + 1}")
-        rss = worker.peak_rss_kib()
-        self.export_rss[(service.db.kind, count)] = rss
-        return Exported(job_seconds, total, size, lines, rss, worker.cpu_seconds())
+        return Exported(job_seconds, total, size, lines, worker.peak_rss_kib(), worker.cpu_seconds())
 
     def raw_insert(self, kind: Kind, label: str) -> tuple[ScratchDb, raw_path.InsertResult]:
         n = self.plan.codes
@@ -165,6 +192,18 @@ class Suite:
         assert isinstance(pk, int)
         db.checkpoint()
         return raw_path.export(db, pk, self.work_dir / "out" / "tool-export.csv")
+
+    def exports(self, service: Service, promotion: str, n: int, runs: int) -> ExportRuns:
+        """promojobs' export and the tool's dump, alternating ``runs`` times each (one export takes a second
+        or two, and one run alone swings by a third on a busy machine); the fastest of each counts."""
+        exps: list[Exported] = []
+        tools: list[raw_path.ExportResult] = []
+        for _ in range(runs):
+            exps.append(self.export(service, promotion, n))
+            tools.append(self.tool_export(service.db, promotion))
+        # The worker's peak memory is the largest of the runs, whichever was fastest.
+        self.export_rss[(service.db.kind, n)] = max(exp.worker_rss_kib for exp in exps)
+        return ExportRuns(exps, tools)
 
     # --- one backend: generate, export, POST codes, HTTP ---------------------------------------------
 
@@ -222,22 +261,22 @@ class Suite:
             self.add(at_least(row, 0.7))
 
             self.say(f"[{kind}] promojobs: code_export {n:,} codes, then the tool's CSV dump")
-            exp = self.export(service, promotion, n)
-            tool = self.tool_export(db, promotion)
-            tool_name = _tool_name(kind)
+            runs = self.exports(service, promotion, n, plan.export_runs)
+            exp, tool = runs.fastest, runs.fastest_tool
             what = f"code_export {_n(n)} codes, POST→completed + download [{kind}]"
-            row = _export_row(what, kind, exp, tool, n)
-            row.details.append(
+            row = _export_row(what, kind, runs, n)
+            row.details.insert(
+                0,
                 f"job {exp.job_seconds:.2f} s + download {exp.total_seconds - exp.job_seconds:.2f} s, "
                 f"{exp.size / 1e6:.0f} MB; worker CPU {exp.worker_cpu:.1f} s; tool output "
-                f"{tool.size_bytes / 1e6:.0f} MB"
+                f"{tool.size_bytes / 1e6:.0f} MB",
             )
             self.add(at_least(row, 0.5))
             self.add(
                 Row(
                     f"export worker peak RSS, {_n(n)} codes [{kind}]",
-                    mib(exp.worker_rss_kib),
-                    f"{tool_name}: {mib(tool.peak_rss_kib)}",
+                    mib(runs.peak_rss_kib),
+                    f"{_tool_name(kind)}: {mib(max(t.peak_rss_kib for t in runs.tools))}",
                     None,
                 )
             )
@@ -434,8 +473,6 @@ class Suite:
                 far.short(),
                 "database local: " + near.short(),
                 far.rps / near.rps,
-                target="≥ 0.5",
-                passed=far.rps / near.rps >= 0.5,
             )
             row.details.append(
                 f"one-way delay {delay:g} ms each direction (a round trip {2 * delay:g} ms) through a TCP "
@@ -446,7 +483,7 @@ class Suite:
                 + ", ".join(f"{result.rps:,.0f}" for result in nears)
                 + " req/s"
             )
-            self.add(row)
+            self.add(at_least(row, 0.5))
             self.say("[postgresql] wrk GET /healthz (2 conn.) while 32 connections read the job list")
             loaded: list[load.LoadResult] = []
             reader = threading.Thread(
@@ -524,13 +561,14 @@ class Suite:
             )
             self.add(at_least(row, 0.9))  # within 10 % of the standard promotion's generate
             self.say(f"[{kind}] promojobs: code_export {n:,} codes of the rule promotion")
-            exp = self.export(service, promotion, n)
-            tool = self.tool_export(service.db, promotion)
+            runs = self.exports(service, promotion, n, plan.export_runs)
+            exp = runs.fastest
             what = f"rule promotion code_export {_n(n)} codes + download [{kind}]"
-            row = _export_row(what, kind, exp, tool, n)
-            row.details.append(
+            row = _export_row(what, kind, runs, n)
+            row.details.insert(
+                0,
                 f"job {exp.job_seconds:.2f} s + download {exp.total_seconds - exp.job_seconds:.2f} s; "
-                f"worker peak RSS {mib(exp.worker_rss_kib)}"
+                f"worker peak RSS {mib(runs.peak_rss_kib)}",
             )
             self.add(at_least(row, 0.5))
         finally:
@@ -555,8 +593,9 @@ class Suite:
                 generated[workers] = self.generate(service, promotion, n, plan.big_length)
                 if workers == 2:
                     self.say(f"[postgresql] promojobs: code_export {n:,} codes, then psql \\copy")
-                    exp = self.export(service, promotion, n)
-                    tool = self.tool_export(db, promotion)
+                    # One run each: 10M codes take ten seconds a side, and a run that long evens out.
+                    runs = self.exports(service, promotion, n, 1)
+                    exp = runs.fastest
             finally:
                 self._stop(service)
             self.dbs.drop(db)
@@ -585,11 +624,8 @@ class Suite:
             "ratio = speedup"
         )
         self.add(row)
-        row = Row(
-            f"code_export {_n(n)} codes, POST→completed + download [postgresql]",
-            seconds_and_rate(exp.total_seconds, n),
-            "psql \\copy: " + seconds_and_rate(tool.seconds, n),
-            tool.seconds / exp.total_seconds,
+        row = _export_row(
+            f"code_export {_n(n)} codes, POST→completed + download [postgresql]", "postgresql", runs, n
         )
         row.details.append(
             f"job {exp.job_seconds:.2f} s + download {exp.total_seconds - exp.job_seconds:.2f} s, "
@@ -610,14 +646,18 @@ def _tool_name(kind: Kind) -> str:
     return "sqlite3 -csv" if kind == "sqlite" else "psql \\copy"
 
 
-def _export_row(what: str, kind: Kind, exp: Exported, tool: raw_path.ExportResult, n: int) -> Row:
+def _export_row(what: str, kind: Kind, runs: ExportRuns, n: int) -> Row:
     """promojobs' export (POST to completed, plus the download) against the database's own CSV dump."""
-    return Row(
+    exp, tool = runs.fastest, runs.fastest_tool
+    row = Row(
         what,
         seconds_and_rate(exp.total_seconds, n),
         f"{_tool_name(kind)}: " + seconds_and_rate(tool.seconds, n),
         tool.seconds / exp.total_seconds,
     )
+    if order := runs.runs(_tool_name(kind)):
+        row.details.append(order)
+    return row
 
 
 def _pg_sessions(db: ScratchDb) -> int:
