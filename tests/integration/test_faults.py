@@ -25,12 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import event, make_url, text
 
 from promojobs.domain.errors import Unavailable
-from promojobs.store.changes import psycopg_conninfo
 from promojobs.store.database import Database
 from promojobs.worker import export
 from tests.processes import PROMOJOBS, BootstrapClient, process_env
@@ -409,8 +407,7 @@ def test_session_ended_again_as_its_replacement_is_handed_out__the_read_gets_a_5
         if ended:
             return
         ended.append(driver.info.backend_pid)
-        with psycopg.connect(psycopg_conninfo(pg_database_url), autocommit=True) as other:
-            other.execute("SELECT pg_terminate_backend(%s)", (ended[0],))
+        end_every_other_session(pg_database_url)  # the replacement is the only other one now
         poller = select.poll()
         poller.register(driver.fileno(), select.POLLIN)
         assert poller.poll(10_000), "the server did not end the replacement's session"

@@ -43,7 +43,7 @@ def logins_throttled(wait_seconds: int) -> RateLimited:
 def whole_seconds(seconds: float) -> int:
     """A wait as ``Retry-After`` states it: whole seconds, rounded up, at least one. A microsecond is
     forgiven first: a window's end less the clock, in floating point, may be a hair above a whole second
-    (``a + 60 - a`` can be 60.000000000007), and that is no reason to say one more."""
+    (``a + 60 - a`` can be 60.000000000000114), and that is no reason to say one more."""
     return max(1, math.ceil(seconds - 1e-6))
 
 
