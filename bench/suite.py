@@ -88,7 +88,16 @@ class ExportRuns:
 
     @property
     def peak_rss_kib(self) -> int:
+        """The export worker's, the largest of the runs."""
         return max(exp.worker_rss_kib for exp in self.exps)
+
+    @property
+    def least_rss_kib(self) -> int:
+        return min(exp.worker_rss_kib for exp in self.exps)
+
+    @property
+    def tool_peak_rss_kib(self) -> int:
+        return max(tool.peak_rss_kib for tool in self.tools)
 
     def runs(self, tool_name: str) -> str:
         if len(self.exps) == 1:
@@ -201,8 +210,6 @@ class Suite:
         for _ in range(runs):
             exps.append(self.export(service, promotion, n))
             tools.append(self.tool_export(service.db, promotion))
-        # The worker's peak memory is the largest of the runs, whichever was fastest.
-        self.export_rss[(service.db.kind, n)] = max(exp.worker_rss_kib for exp in exps)
         return ExportRuns(exps, tools)
 
     # --- one backend: generate, export, POST codes, HTTP ---------------------------------------------
@@ -272,11 +279,13 @@ class Suite:
                 f"{tool.size_bytes / 1e6:.0f} MB",
             )
             self.add(at_least(row, 0.5))
+            # The 10M export (one run) is held to the least of these, so more runs here cannot ease it.
+            self.export_rss[(kind, n)] = runs.least_rss_kib
             self.add(
                 Row(
                     f"export worker peak RSS, {_n(n)} codes [{kind}]",
                     mib(runs.peak_rss_kib),
-                    f"{_tool_name(kind)}: {mib(max(t.peak_rss_kib for t in runs.tools))}",
+                    f"{_tool_name(kind)}: {mib(runs.tool_peak_rss_kib)}",
                     None,
                 )
             )
@@ -520,17 +529,17 @@ class Suite:
         plan, n = self.plan, self.plan.codes
         raws: list[raw_path.InsertResult] = []
         gens: dict[str, list[Generated]] = {"standard": [], "rule": []}
-        last: tuple[Service, str] | None = None
+        alive: list[Service] = []
+        kept: tuple[Service, str] | None = None  # the last rule promotion, for the export; its worker stopped
         try:
             for run in range(plan.generate_runs):
                 raw_db, result = self.raw_insert(kind, f"rawrule{run + 1}")
                 raws.append(result)
                 self.dbs.drop(raw_db)
-                for which in ("standard", "rule"):
-                    if last is not None:
-                        self._stop(last[0])
-                        self.dbs.drop(last[0].db)
+                # ABBA: the machine's pace drifts through a run, and the second of each pair would pay for it.
+                for which in ("standard", "rule") if run % 2 == 0 else ("rule", "standard"):
                     service = self.services.start(self.dbs.create(kind, f"{which}{run + 1}"), workers=1)
+                    alive.append(service)
                     self.say(f"[{kind}] promojobs: code_generate {n:,} codes on a {which} promotion")
                     client = service.client
                     promotion = (
@@ -539,9 +548,15 @@ class Suite:
                         else client.create_promotion("standard")
                     )
                     gens[which].append(self.generate(service, promotion, n, plan.length))
-                    last = (service, promotion)
-            assert last is not None
-            service, promotion = last
+                    if which == "rule":
+                        if kept is not None:
+                            self._drop(kept[0], alive)
+                        self.services.stop_workers(service)
+                        kept = (service, promotion)
+                    else:
+                        self._drop(service, alive)
+            assert kept is not None
+            service, promotion = kept
             rule = min(gens["rule"], key=lambda g: g.seconds)
             standard = min(gens["standard"], key=lambda g: g.seconds)
             raw = min(raws, key=lambda r: r.seconds)
@@ -572,9 +587,14 @@ class Suite:
             )
             self.add(at_least(row, 0.5))
         finally:
-            if last is not None:
-                self._stop(last[0])
-                self.dbs.drop(last[0].db)
+            for service in list(alive):
+                self._drop(service, alive)
+
+    def _drop(self, service: Service, alive: list[Service]) -> None:
+        """Stop the service and drop its database."""
+        alive.remove(service)
+        self._stop(service)
+        self.dbs.drop(service.db)
 
     def big(self) -> None:
         plan = self.plan
