@@ -53,7 +53,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-## Benchmarks against the raw database baseline, written to docs/performance.md (bench: < 10 min, both
+## Benchmarks against the raw database baseline, written to docs/performance.md (bench: ~20 min, both
 ## backends; bench-quick: < 2 min). They need wrk, curl and GNU time (installed here if missing) and PostgreSQL.
 BENCH_TOOLS = command -v wrk >/dev/null && command -v curl >/dev/null && test -x /usr/bin/time || \
 	(apt-get update -qq && apt-get install -y -qq wrk time curl >/dev/null)
