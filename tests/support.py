@@ -156,6 +156,17 @@ def end_every_other_session(url: str) -> None:
             time.sleep(0.01)
 
 
+class SetClock:
+    """A stand-in for the ``time`` module where only ``monotonic`` is read (``services.throttle``): it
+    says ``now``, which moves only when a test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -26,7 +26,7 @@ from promojobs.api import operation_docs as docs
 from promojobs.api.operation_docs.common import CommonAnswer, common_answers
 from promojobs.services import throttle
 from tests.api.test_openapi_examples import served_document, served_operations
-from tests.support import LiveServer
+from tests.support import LiveServer, SetClock
 
 MakeServer = Callable[..., LiveServer]
 LIMITS = {
@@ -204,17 +204,6 @@ def test_openapi__each_operation_shows_the_common_answers_that_apply_to_it_in_th
     assert "at most 2048 bytes" in json.dumps(too_large)
 
 
-class _StoppedClock:
-    """The limits' clock, stopped: the wait a 429 states is counted from the request before in whole
-    seconds, so a slow machine would otherwise answer "retry in 1 s" where the example says 2."""
-
-    def __init__(self) -> None:
-        self.now = time.monotonic()
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 def test_openapi__every_common_answer_is_what_the_live_server_answers_on_every_operation_showing_it(
     make_server: MakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -228,7 +217,9 @@ def test_openapi__every_common_answer_is_what_the_live_server_answers_on_every_o
     stalled = [case for case in cases if case.common.provocation in STALLED]
     rest = [case for case in cases if case not in limited and case not in stalled]
     with monkeypatch.context() as patch:
-        patch.setattr(throttle, "time", _StoppedClock())
+        # Stopped: the wait a 429 states is counted from the request before in whole seconds, so a slow
+        # machine would otherwise answer "retry in 1 s" where the example says 2.
+        patch.setattr(throttle, "time", SetClock(time.monotonic()))
         answered = [_provoke(server, case) for case in limited]
     # The same limits with the default deadlines, for every answer but the 408s, side by side: with half a
     # second, a connection whose request a busy client thread has not sent yet is closed unanswered, as a

@@ -6,15 +6,7 @@ import pytest
 
 from promojobs.domain.errors import RateLimited
 from promojobs.services import throttle
-
-
-class _Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def monotonic(self) -> float:
-        return self.now
-
+from tests.support import SetClock
 
 # An instant where a window's end less the clock is not the window in floating point:
 # (1000.4 + 60) - 1000.4 == 60.000000000000114.
@@ -25,7 +17,7 @@ def test_failed_logins__state_the_whole_window_when_the_clock_has_not_moved(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert (UNEVEN_INSTANT + throttle.LOGIN_WINDOW_SECONDS) - UNEVEN_INSTANT > throttle.LOGIN_WINDOW_SECONDS
-    monkeypatch.setattr(throttle, "time", _Clock(UNEVEN_INSTANT))
+    monkeypatch.setattr(throttle, "time", SetClock(UNEVEN_INSTANT))
     logins = throttle.LoginThrottle(max_failures=1)
     logins.failed("client")
     with pytest.raises(RateLimited) as refused:
@@ -35,7 +27,7 @@ def test_failed_logins__state_the_whole_window_when_the_clock_has_not_moved(
 
 
 def test_failed_logins__state_the_rest_of_the_window_rounded_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = _Clock(UNEVEN_INSTANT)
+    clock = SetClock(UNEVEN_INSTANT)
     monkeypatch.setattr(throttle, "time", clock)
     logins = throttle.LoginThrottle(max_failures=2)
     logins.failed("client")
@@ -48,7 +40,7 @@ def test_failed_logins__state_the_rest_of_the_window_rounded_up(monkeypatch: pyt
 
 
 def test_store_rate__states_the_wait_for_one_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = _Clock(UNEVEN_INSTANT)
+    clock = SetClock(UNEVEN_INSTANT)
     monkeypatch.setattr(throttle, "time", clock)
     limit = throttle.StoreRateLimit(per_second=0.5, burst=1)
     limit.check(7)
