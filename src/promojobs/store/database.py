@@ -214,7 +214,9 @@ def _create_engine(url: str, pool_size: int) -> Engine:
 
 
 def _mark_new(_driver: Any, record: ConnectionPoolEntry) -> None:
-    record.info[NEW_CONNECTION] = True  # (the pool empties ``info`` when it opens the next connection)
+    # The pool's own ``fresh`` flag says the same, but it is cleared before the checkout listeners run;
+    # the pool empties ``info`` when it opens the next connection.
+    record.info[NEW_CONNECTION] = True
 
 
 def _refuse_if_ended_by_the_server(driver: Any, record: ConnectionPoolEntry, _proxy: object) -> None:
