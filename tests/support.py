@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import psycopg
 import uvicorn
+from psycopg import sql
 from sqlalchemy import make_url
 
 from promojobs import bootstrap
@@ -138,6 +139,22 @@ class DistantDatabase:
         proxy.start()
         url = upstream.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         return cls(proxy, url, direct_url)
+
+
+def sessions_when(url: str, where: str, done: Callable[[int], bool], timeout: float = 10) -> int:
+    """How many of the database's sessions match ``where`` (SQL on ``pg_stat_activity``), asked until
+    ``done(count)`` holds or ``timeout`` seconds pass: a server process starts waiting, or ends, a moment
+    after its client acted, so a test can only wait for it."""
+    deadline = time.monotonic() + timeout
+    matching = sql.SQL("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND ({})")
+    query = matching.format(sql.SQL(where))  # the test's own SQL text
+    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+        while True:
+            row = conn.execute(query).fetchone()
+            count = int(row[0]) if row else 0
+            if done(count) or time.monotonic() > deadline:
+                return count
+            time.sleep(0.01)
 
 
 def end_every_other_session(url: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from promojobs.api.operation_docs import OPERATION_DOCS
 from promojobs.api.routes.health import readyz
 from tests.served import start_serve
-from tests.support import PROMOTION, Api, DistantDatabase, LiveServer, start_server
+from tests.support import PROMOTION, Api, DistantDatabase, LiveServer, sessions_when, start_server
 
 MakeServer = Callable[..., LiveServer]
 CONCURRENT = 32
@@ -117,17 +117,10 @@ def _add_code(server: LiveServer, token: str, promotion: str, code: str) -> None
 
 
 def _wait_for_lock_waiters(direct_url: str, count: int) -> None:
-    deadline = time.monotonic() + 30
-    with psycopg.connect(direct_url.replace("+psycopg", ""), autocommit=True) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()
-            if row is not None and row[0] >= count:
-                return
-            assert time.monotonic() < deadline, f"only {row} requests waiting for the lock"
-            time.sleep(0.01)
+    waiting = sessions_when(
+        direct_url, "wait_event_type = 'Lock'", lambda waiters: waiters >= count, timeout=30
+    )
+    assert waiting >= count, f"only {waiting} requests waiting for the lock"
 
 
 def test_readyz__503_when_the_database_hangs__healthz_still_200(

@@ -10,15 +10,14 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
 from promojobs.domain.errors import Unavailable
-from promojobs.store.changes import VERSION_READ_SECONDS, AsyncStoreVersions, psycopg_conninfo
+from promojobs.store.changes import VERSION_READ_SECONDS, AsyncStoreVersions
 from promojobs.store.database import Database
-from tests.support import DistantDatabase, end_every_other_session
+from tests.support import DistantDatabase, end_every_other_session, sessions_when
 
 
 @pytest.fixture
@@ -31,17 +30,8 @@ def versions(distant_pg: DistantDatabase) -> Iterator[AsyncStoreVersions]:
 def _open_version_connections(distant_pg: DistantDatabase, expected: int) -> int:
     """The server's count of version connections, once it is ``expected`` or after 10 s: a closed
     connection's server process ends a moment after the client sent its goodbye, 1 ms away."""
-    deadline = time.monotonic() + 10
-    with psycopg.connect(psycopg_conninfo(distant_pg.direct_url), autocommit=True) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE application_name = 'promojobs-versions' AND datname = current_database()"
-            ).fetchone()
-            count = int(row[0]) if row else 0
-            if count == expected or time.monotonic() > deadline:
-                return count
-            time.sleep(0.01)
+    versions = "application_name = 'promojobs-versions'"
+    return sessions_when(distant_pg.direct_url, versions, lambda count: count == expected)
 
 
 def test_opened_at_start__every_read_one_round_trip_from_the_first(

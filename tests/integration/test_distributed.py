@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -19,7 +18,7 @@ from promojobs import bootstrap
 from promojobs.config import Settings
 from promojobs.worker.wakeup import CHANNEL
 from tests.processes import Fleet
-from tests.support import PG_ADMIN_URL, PROMOTION, access_token, bearer_http
+from tests.support import PROMOTION, access_token, bearer_http, sessions_when
 
 BIG_JOB = 1_000_000
 SMALL_JOB = 30_000
@@ -134,16 +133,7 @@ def test_twenty_jobs_on_two_apis_and_four_workers_survive_a_killed_worker(
         assert by_promotion[promotion] == (size, size)
 
 
-def _listening_workers(database_url: str) -> int:
-    """Worker connections that have run LISTEN for new tasks on this database and wait on it."""
-    name = database_url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query = %s",
-            (name, f"LISTEN {CHANNEL}"),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+LISTENING = f"query = 'LISTEN {CHANNEL}'"  # a worker connection waiting for notices of new tasks
 
 
 @pytest.mark.slow
@@ -157,7 +147,8 @@ def test_a_new_job_wakes_idle_workers_by_notify_not_by_their_poll(
     fleet.worker()
     fleet.worker()
     token = _tokens(pg_database_url, tmp_path / "admin", api)[0]
-    _wait_until(lambda: _listening_workers(pg_database_url) == 2, "the workers never listened for notices")
+    listening = sessions_when(pg_database_url, LISTENING, lambda count: count == 2, timeout=60)
+    assert listening == 2, "the workers never listened for notices"
     promotion, job, _ = _submit(api, token, 1_000)
     _wait_until(
         lambda: _job(api, token, promotion, job)["status"] != "pending",
