@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
@@ -68,7 +69,7 @@ async def _promotion(
         page_root=kind.page(promotion_id),
         **lists,
         generate=generate,
-        verdict=_verdict(request, generate),
+        verdict=await _verdict(request, generate),
         error=refused.message if refused else None,
         notice=NOTICES.get(query.get("notice", "")),
         page_size=PAGE_SIZE,
@@ -106,7 +107,13 @@ async def _jobs(api: SessionApi, base: str, query: QueryParams) -> dict[str, Any
     }
 
 
-def _verdict(request: Request, fields: Mapping[str, str]) -> keyspace.Verdict:
+async def _verdict(request: Request, fields: Mapping[str, str]) -> keyspace.Verdict:
+    """The keyspace check reads the session's token and the store's codes from the database: in the
+    request thread pool, as the API's routes read, never on the event loop."""
+    return await run_in_threadpool(_judge, request, fields)
+
+
+def _judge(request: Request, fields: Mapping[str, str]) -> keyspace.Verdict:
     return keyspace.judge(
         container(request),
         store_of(request),
@@ -141,7 +148,7 @@ def _offset(value: str | None) -> int:
 
 @kind_route("GET", "/{promotion_id}/keyspace")
 async def keyspace_check(promotion_id: str, request: Request) -> Response:
-    verdict = _verdict(request, request.query_params)
+    verdict = await _verdict(request, request.query_params)
     response = Response(json.dumps(verdict.as_json()), media_type="application/json")
     response.headers.update(SECURITY_HEADERS)
     return response
