@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api import rule_support as rule
 from tests.support import DistantDatabase, LiveServer, start_server
 
 
@@ -60,6 +61,41 @@ def test_list_read_with_a_known_token__at_most_two_round_trips(
 
     def change() -> None:  # the kept answer is now stale
         assert api.add_codes(promotion, f"MORE-{next(added)}").status_code == 201
+
+    trips = _round_trips(distant_pg, lambda: api.http.get(url), change)
+    assert trips <= 2, f"{trips} round trips for GET {url} after a change"
+    trips = _round_trips(distant_pg, lambda: api.http.get(url))
+    assert trips <= 1, f"{trips} round trips for GET {url} with nothing changed"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/jobs",
+        "/codes",
+        "/codes?filter=eq(code,rule-first)",
+        "/codes?filter=eq(code,none)",
+        "/codes?sort=-code",
+        "",
+        "*",
+    ],
+)
+def test_rule_list_and_single_reads_with_a_known_token__at_most_two_round_trips(
+    distant_server: LiveServer, distant_pg: DistantDatabase, path: str
+) -> None:
+    """The rule promotion routes' reads as the standard ones: the promotion looked up in the list's own
+    statement, an empty page (``none``) too. ``""`` is the list of rule promotions, ``*`` one of them."""
+    api = distant_server.api()
+    promotion = rule.create_id(api)
+    assert rule.add_codes(api, promotion, {"code": "RULE-FIRST"}, {"code": "RULE-SECOND"}).status_code == 201
+    job = rule.create_job(api, promotion, parameters={"number_of_codes": 10})
+    assert job.status_code == 201, job.text
+    url = rule.BASE + {"": "", "*": f"/{promotion}"}.get(path, f"/{promotion}{path}")
+    assert api.http.get(url).status_code == 200  # the token is now known; the answer kept
+    added = iter(range(100))
+
+    def change() -> None:  # the kept answer is now stale
+        assert rule.add_codes(api, promotion, {"code": f"MORE-{next(added)}"}).status_code == 201
 
     trips = _round_trips(distant_pg, lambda: api.http.get(url), change)
     assert trips <= 2, f"{trips} round trips for GET {url} after a change"

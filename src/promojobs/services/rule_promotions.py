@@ -25,13 +25,14 @@ from promojobs.domain.errors import (
     ValidationFailed,
 )
 from promojobs.domain.filters import Clause, parse_filter
+from promojobs.domain.ids import is_uuid
 from promojobs.domain.job_specs import ConsumeUnits
 from promojobs.domain.pagination import PageRequest
 from promojobs.domain.rule_sets import validate_rule_set
 from promojobs.domain.timefmt import parse_datetime
 from promojobs.services.code_ids import CodeIds
 from promojobs.services.codes import MAX_USER_CHARS, CodeNotFound
-from promojobs.services.promotions import check_window, dated, find_or_404
+from promojobs.services.promotions import PromotionNotFound, check_window, dated, find_or_404
 from promojobs.store import codes as code_store
 from promojobs.store import promotions as promotion_store
 from promojobs.store import rule_codes as rule_code_store
@@ -285,18 +286,24 @@ class RuleCodeService:
         greater: list[str] = []
         for clause in parse_filter(raw_filter, RULE_CODE_FILTERS):
             (equals.add if clause.op == "eq" else greater.append)(normalize_code(clause.values[0]))
+        if not is_uuid(promotion_uuid):
+            raise PromotionNotFound()
         with self.database.read() as conn:
-            promotion = find_or_404(conn, store_id, promotion_uuid, kind=RULE)
             if len(equals) > 1:  # ANDed: no code equals two different values
+                find_or_404(conn, store_id, promotion_uuid, kind=RULE)
                 return [], 0
-            return rule_code_store.list_rule_codes(
+            listed = rule_code_store.list_rule_codes(
                 conn,
-                promotion.pk,
+                store_id,
+                promotion_uuid,
                 page,
                 equals=next(iter(equals), None),
                 greater=max(greater) if greater else None,
                 descending=None if sort is None else CODE_SORTS[sort],
             )
+        if listed is None:
+            raise PromotionNotFound()
+        return listed
 
     def delete_many(self, store_id: int, promotion_uuid: str, code_list: Sequence[str]) -> None:
         with self.database.write() as conn:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, text, true
 
 from promojobs.domain.pagination import PageRequest
 from promojobs.store.code_pages import code_windows, window_of
 from promojobs.store.codes import count_codes
+from promojobs.store.promotions import RULE
 from promojobs.store.schema import codes, promotions
 
 _MAX_IN = 1000
@@ -83,26 +84,19 @@ _LISTED = (
 )
 
 
-@dataclass(frozen=True)
-class RuleCodePage:
-    """The statements of one page: ``rows`` (each with the ``total``), read ``turned`` round when set, and
-    ``total`` alone, for a page past the end that has no row to carry it."""
-
-    rows: Select[Any]
-    total: Select[Any]
-    turned: bool
-
-
 def rule_code_page(
-    promotion_id: int,
+    store_id: int,
+    promotion_uuid: str,
     page: PageRequest,
     *,
     equals: str | None,
     greater: str | None,
     descending: bool | None,
     postgresql: bool,
-) -> RuleCodePage:
-    """A page of the promotion's codes and their total: ``equals``/``greater`` compare upper-cased;
+) -> Select[Any]:
+    """A page of the store's rule promotion's codes and their total, with the promotion looked up in the
+    same statement: each row carries the ``total``; an empty page is one row of NULL codes; no row at
+    all means the store has no such rule promotion. ``equals``/``greater`` compare upper-cased;
     ``descending`` None keeps creation order (``id``, on ix_codes_promotion), else the order of the code,
     case-insensitively (``upper(code)``, then ``id``).
 
@@ -112,63 +106,83 @@ def rule_code_page(
     ``page[offset]``'s limit of 10,000 bounds. The total is the count kept on the promotion, or the
     matching rows counted when filtered. ``postgresql``: the statement is for PostgreSQL (its seek is
     spelled for its planner)."""
-    condition = [codes.c.promotion_id == promotion_id]
+    promotion = (
+        select(promotions.c.id, promotions.c.code_count)
+        .where(
+            promotions.c.store_id == store_id,
+            promotions.c.uuid == promotion_uuid,
+            promotions.c.kind == RULE,
+        )
+        .cte(_PROMOTION_CTE)
+    )
+    condition = [codes.c.promotion_id == select(promotion.c.id).scalar_subquery()]
     if equals is not None:
         condition.append(func.upper(codes.c.code) == equals.upper())
     if greater is not None:
         condition.append(func.upper(codes.c.code) > greater.upper())
-    total = (
-        select(func.count()).select_from(codes).where(*condition)
+    total: ColumnElement[Any] = (
+        select(func.count()).select_from(codes).where(*condition).scalar_subquery()
         if equals is not None or greater is not None
-        else select(promotions.c.code_count).where(promotions.c.id == promotion_id)
-    ).scalar_subquery()
-    # The page and its total in one statement.
-    query: Select[Any] = select(*_LISTED, total.label("total")).where(*condition)
-    if descending is None:
-        windowed, turned = _seek_by_id(query, promotion_id, page, postgresql)
-        return RuleCodePage(windowed, select(total), turned)
-    assert page.seek is None, "a list in code order has no cursor: the route refuses one"
-    code_key = func.upper(codes.c.code)
-    order: list[ColumnElement[Any]] = (
-        [code_key.desc(), codes.c.id.desc()] if descending else [code_key, codes.c.id]
+        else promotion.c.code_count
     )
-    windowed = query.order_by(*order).limit(page.limit).offset(page.offset)
-    return RuleCodePage(windowed, select(total), False)
+    query: Select[Any] = select(*_LISTED).where(*condition)
+    if descending is None:
+        listed = _seek_by_id(query, page, postgresql).subquery("c")
+        order: list[ColumnElement[Any]] = [listed.c.id]
+    else:
+        assert page.seek is None, "a list in code order has no cursor: the route refuses one"
+        by_code = [func.upper(codes.c.code), codes.c.id]
+        listed = (
+            query.order_by(*(column.desc() if descending else column for column in by_code))
+            .limit(page.limit)
+            .offset(page.offset)
+            .subquery("c")
+        )
+        order = [func.upper(listed.c.code), listed.c.id]
+        order = [column.desc() for column in order] if descending else order
+    # The page joined to the promotion's one row: the promotion's total comes with an empty page too.
+    joined = promotion.outerjoin(listed, true())
+    return select(total.label("total"), *listed.c).select_from(joined).order_by(*order)
 
 
 def list_rule_codes(
     conn: Connection,
-    promotion_id: int,
+    store_id: int,
+    promotion_uuid: str,
     page: PageRequest,
     *,
     equals: str | None,
     greater: str | None,
     descending: bool | None,
-) -> tuple[list[Any], int]:
-    """The rows and total of ``rule_code_page``, in the list's order."""
-    statements = rule_code_page(
-        promotion_id,
+) -> tuple[list[Any], int] | None:
+    """The rows and total of ``rule_code_page``, in the list's order: ONE statement. None when the store
+    has no such rule promotion."""
+    statement = rule_code_page(
+        store_id,
+        promotion_uuid,
         page,
         equals=equals,
         greater=greater,
         descending=descending,
         postgresql=conn.dialect.name == "postgresql",
     )
-    rows = conn.execute(statements.rows).all()
-    if rows:
-        return list(rows[::-1] if statements.turned else rows), int(rows[0].total)
-    return [], int(conn.execute(statements.total).scalar_one())
+    rows = conn.execute(statement).all()
+    if not rows:
+        return None
+    return [row for row in rows if row.id is not None], int(rows[0].total)
 
 
-# The creation-order windows of store.code_pages, the promotion's id bound as :promotion_id.
-_WINDOWS = {postgresql: code_windows(":promotion_id", postgresql=postgresql) for postgresql in (False, True)}
+# The creation-order windows of store.code_pages, the promotion's id read from the statement's own lookup.
+_PROMOTION_CTE = "p"
+_WINDOWS = {
+    postgresql: code_windows(f"(SELECT id FROM {_PROMOTION_CTE})", postgresql=postgresql)
+    for postgresql in (False, True)
+}
 
 
-def _seek_by_id(
-    query: Select[Any], promotion_id: int, page: PageRequest, postgresql: bool
-) -> tuple[Select[Any], bool]:
-    """The page's rows of ``query`` in creation order, and whether they are read in the opposite order (a
-    backward seek: the rows just before an id, or the last rows), to be turned round."""
+def _seek_by_id(query: Select[Any], page: PageRequest, postgresql: bool) -> Select[Any]:
+    """The page's rows of ``query`` by creation order's window: read backwards for a backward seek (the
+    rows just before an id, or the last rows); the statement around it puts them in order."""
     name, values = window_of(page)
     window = _WINDOWS[postgresql][name]
     if window.condition:
@@ -177,7 +191,7 @@ def _seek_by_id(
     if window.by_offset:
         query = query.offset(values["offset"])
     # The values of the window's text (``params`` sets each name the statement has, and skips the others).
-    return query.params(promotion_id=promotion_id, key=values.get("key")), window.backward
+    return query.params(key=values.get("key"))
 
 
 def delete_code_by_pk(conn: Connection, store_id: int, promotion_id: int, pk: int) -> bool:
