@@ -15,7 +15,10 @@ import pytest
 from tests.processes import BootstrapClient, Fleet
 from tests.support import PROMOTION, DistantDatabase, bearer_http
 
-ROUNDS = 100  # of each kind: code added, code deleted, job created
+# Each round writes five times through one process and reads six times: four of the writes are read
+# next through the other process (code added, code deleted, job created, job cancelled), so 150 rounds
+# are 600 write-then-read rounds across processes and 900 reads checked.
+ROUNDS = 150
 CLIENT = BootstrapClient("ryw-client", "ryw-secret-0123456789")
 
 
@@ -43,6 +46,19 @@ def two_apis(distant_url: str, tmp_path: Path) -> Iterator[list[httpx.Client]]:
         for client in clients:
             client.close()
         fleet.close()
+
+
+class Checks:
+    """The reads checked after a write, and those that did not show it."""
+
+    def __init__(self) -> None:
+        self.made = 0
+        self.stale: list[str] = []
+
+    def expect(self, seen: bool, what: str) -> None:
+        self.made += 1
+        if not seen:
+            self.stale.append(what)
 
 
 class Background:
@@ -82,7 +98,7 @@ def test_write_through_one_process__next_read_through_the_other_sees_it(
     promotion = first.post("/v2/promotions", json={"data": PROMOTION}).json()["data"]["id"]
     codes_url = f"/v2/promotions/{promotion}/codes"
     jobs_url = f"/v2/promotions/{promotion}/jobs"
-    stale: list[str] = []
+    checks = Checks()
     with Background(two_apis, [codes_url, jobs_url, f"/v2/promotions/{promotion}"]) as background:
         for index in range(ROUNDS):
             writer, reader = two_apis[index % 2], two_apis[(index + 1) % 2]
@@ -90,16 +106,13 @@ def test_write_through_one_process__next_read_through_the_other_sees_it(
             body = {"data": {"type": "promotion_codes", "codes": [{"code": code}]}}
             assert writer.post(codes_url, json=body).status_code == 201
             listed = reader.get(codes_url, params={"filter": f"eq(code,{code})"}).json()["data"]
-            if [c["code"] for c in listed] != [code]:
-                stale.append(f"added {code}: {listed}")
-            page = reader.get(codes_url).json()
-            if page["meta"]["results"]["total"] != index + 1:
-                stale.append(f"total after adding {code}: {page['meta']['results']}")
+            checks.expect([c["code"] for c in listed] == [code], f"added {code}: {listed}")
+            total = reader.get(codes_url).json()["meta"]["results"]["total"]
+            checks.expect(total == index + 1, f"total after adding {code}: {total}")
 
             assert reader.delete(f"{codes_url}/{code}").status_code == 204
             listed = writer.get(codes_url, params={"filter": f"eq(code,{code})"}).json()["data"]
-            if listed:
-                stale.append(f"deleted {code}: {listed}")
+            checks.expect(not listed, f"deleted {code}: {listed}")
             assert writer.post(codes_url, json=body).status_code == 201  # back, for the totals
 
             job = writer.post(
@@ -108,14 +121,14 @@ def test_write_through_one_process__next_read_through_the_other_sees_it(
             assert job.status_code == 201, job.text
             job_id = job.json()["data"]["id"]
             newest = reader.get(jobs_url, params={"page[limit]": 1}).json()["data"]
-            if [j["id"] for j in newest] != [job_id]:
-                stale.append(f"job {code}: {newest}")
-            if reader.get(f"{jobs_url}/{job_id}").status_code != 200:
-                stale.append(f"job {code} not found")
+            checks.expect([j["id"] for j in newest] == [job_id], f"job {code}: {newest}")
+            found = reader.get(f"{jobs_url}/{job_id}").status_code
+            checks.expect(found == 200, f"job {code}: {found}")
             cancelled = reader.post(f"{jobs_url}/{job_id}/cancel")  # free the promotion for the next job
             assert cancelled.status_code == 200, cancelled.text
-            if writer.get(f"{jobs_url}/{job_id}").json()["data"]["status"] != "cancelled":
-                stale.append(f"job {code} still active after its cancel")
+            status = writer.get(f"{jobs_url}/{job_id}").json()["data"]["status"]
+            checks.expect(status == "cancelled", f"job {code} {status} after its cancel")
     assert not background.failures, background.failures[:5]
     assert background.count > 0
-    assert stale == [], f"{len(stale)} stale reads of {ROUNDS * 5}: {stale[:5]}"
+    assert checks.made == ROUNDS * 6
+    assert checks.stale == [], f"{len(checks.stale)} stale reads of {checks.made}: {checks.stale[:5]}"
