@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support import (
+    BLOCKING_CALLS,
     DistantDatabase,
     LiveServer,
     PostgresDatabases,
@@ -33,6 +34,15 @@ def _pg_ok() -> bool:
         if not _PG_REACHABLE and IN_CI:
             raise RuntimeError("CI is set but PostgreSQL is not reachable at 127.0.0.1:5432")
     return _PG_REACHABLE
+
+
+@pytest.fixture(autouse=True)
+def no_statement_on_an_event_loop() -> Iterator[None]:
+    """No test server ran a database statement on its event loop during the test (issue 12's rule; see
+    ``tests.support.watch_for_blocking_calls``). Autouse, so it is torn down after the test's servers."""
+    BLOCKING_CALLS.clear()
+    yield
+    assert not BLOCKING_CALLS, "a database statement ran on the event loop:\n" + BLOCKING_CALLS[0]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
