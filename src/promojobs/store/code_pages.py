@@ -19,15 +19,20 @@ AFTER_KEY = "after key"
 BEFORE_KEY = "before key"
 
 
+# A list statement looks its promotion up itself, as a common table expression of this name, and its
+# windows read the promotion's id from it.
+PROMOTION_CTE = "p"
+PROMOTION_ID = f"(SELECT id FROM {PROMOTION_CTE})"
+
+
 @dataclass(frozen=True)
 class CodeWindow:
-    """``condition`` on the key ("" for none), ``order``, and ``backward``: the rows are read in the
-    opposite of creation order (the rows just before a key, or the last rows), to be turned round."""
+    """``condition`` on the key ("" for none) and ``order``: the rows just before a key, or the last rows,
+    are read in the opposite of creation order, and the statement around the window puts them in order."""
 
     condition: str
     order: str
     by_offset: bool = False
-    backward: bool = False
 
     @property
     def sql(self) -> str:
@@ -47,15 +52,13 @@ def code_windows(promotion: str, *, postgresql: bool) -> dict[str, CodeWindow]:
     plain one."""
     if postgresql:
         after = CodeWindow(f"(promotion_id, id) > ({promotion}, :key)", "promotion_id, id")
-        before = CodeWindow(
-            f"(promotion_id, id) < ({promotion}, :key)", "promotion_id DESC, id DESC", backward=True
-        )
+        before = CodeWindow(f"(promotion_id, id) < ({promotion}, :key)", "promotion_id DESC, id DESC")
     else:
         after = CodeWindow("id > :key", "id")
-        before = CodeWindow("id < :key", "id DESC", backward=True)
+        before = CodeWindow("id < :key", "id DESC")
     return {
         BY_OFFSET: CodeWindow("", "id", by_offset=True),
-        LAST_ROWS: CodeWindow("", "id DESC", backward=True),
+        LAST_ROWS: CodeWindow("", "id DESC"),
         AFTER_KEY: after,
         BEFORE_KEY: before,
     }

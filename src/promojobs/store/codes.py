@@ -14,7 +14,7 @@ import psycopg.errors
 from sqlalchemy import Connection, delete, func, select, text, update
 
 from promojobs.domain.pagination import PageRequest
-from promojobs.store.code_pages import BY_OFFSET, code_windows, window_of
+from promojobs.store.code_pages import BY_OFFSET, PROMOTION_CTE, PROMOTION_ID, code_windows, window_of
 from promojobs.store.schema import codes, promotions
 
 # (code, uses, max_uses, consume_unit, user)
@@ -111,19 +111,19 @@ def _insert_postgres_unnest(conn: Connection, owner: CodeOwner, rows: Sequence[C
 
 _PAGE_SQL = (
     # A rule promotion's codes are listed by its own route: here it is not found, like every standard route.
-    "WITH p AS (SELECT id, code_count FROM promotions "
+    f"WITH {PROMOTION_CTE} AS (SELECT id, code_count FROM promotions "
     "WHERE store_id = :store AND uuid = :promotion AND kind = 'standard') "
     'SELECT {total} AS total, c.id, c.code, c.uses, c.max_uses, c.consume_unit, c."user", c.created_at '
-    'FROM p LEFT JOIN (SELECT id, code, uses, max_uses, consume_unit, "user", created_at FROM codes '
-    "WHERE promotion_id = (SELECT id FROM p){condition}{window}) c ON 1 = 1 "
+    f'FROM {PROMOTION_CTE} LEFT JOIN (SELECT id, code, uses, max_uses, consume_unit, "user", created_at '
+    f"FROM codes WHERE promotion_id = {PROMOTION_ID}"
+    "{condition}{window}) c ON 1 = 1 "
     "ORDER BY c.id"
 )
-_PROMOTION = "(SELECT id FROM p)"  # its id, found by the statement itself
 
 
 def _pages(*, postgresql: bool) -> dict[str, str]:
     """The statement of each window of store.code_pages, by name."""
-    windows = code_windows(_PROMOTION, postgresql=postgresql)
+    windows = code_windows(PROMOTION_ID, postgresql=postgresql)
     return {
         name: _PAGE_SQL.format(total="p.code_count", condition="", window=w.sql)
         for name, w in windows.items()
@@ -136,7 +136,7 @@ _ONE_CONDITION = " AND store_id = :store AND upper(code) = :code"
 _ONE = _PAGE_SQL.format(
     total=f"(SELECT count(*) FROM codes WHERE promotion_id = p.id{_ONE_CONDITION})",
     condition=_ONE_CONDITION,
-    window=code_windows(_PROMOTION, postgresql=False)[BY_OFFSET].sql,
+    window=code_windows(PROMOTION_ID, postgresql=False)[BY_OFFSET].sql,
 )
 
 

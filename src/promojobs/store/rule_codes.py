@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, text, true
 
 from promojobs.domain.pagination import PageRequest
-from promojobs.store.code_pages import code_windows, window_of
+from promojobs.store.code_pages import PROMOTION_CTE, PROMOTION_ID, code_windows, window_of
 from promojobs.store.codes import count_codes
 from promojobs.store.promotions import RULE
 from promojobs.store.schema import codes, promotions
@@ -113,7 +113,7 @@ def rule_code_page(
             promotions.c.uuid == promotion_uuid,
             promotions.c.kind == RULE,
         )
-        .cte(_PROMOTION_CTE)
+        .cte(PROMOTION_CTE)
     )
     condition = [codes.c.promotion_id == select(promotion.c.id).scalar_subquery()]
     if equals is not None:
@@ -173,11 +173,7 @@ def list_rule_codes(
 
 
 # The creation-order windows of store.code_pages, the promotion's id read from the statement's own lookup.
-_PROMOTION_CTE = "p"
-_WINDOWS = {
-    postgresql: code_windows(f"(SELECT id FROM {_PROMOTION_CTE})", postgresql=postgresql)
-    for postgresql in (False, True)
-}
+_WINDOWS = {postgresql: code_windows(PROMOTION_ID, postgresql=postgresql) for postgresql in (False, True)}
 
 
 def _seek_by_id(query: Select[Any], page: PageRequest, postgresql: bool) -> Select[Any]:
