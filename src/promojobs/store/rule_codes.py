@@ -131,18 +131,19 @@ def rule_code_page(
         order: list[ColumnElement[Any]] = [listed.c.id]
     else:
         assert page.seek is None, "a list in code order has no cursor: the route refuses one"
-        by_code = [func.upper(codes.c.code), codes.c.id]
-        listed = (
-            query.order_by(*(column.desc() if descending else column for column in by_code))
-            .limit(page.limit)
-            .offset(page.offset)
-            .subquery("c")
-        )
-        order = [func.upper(listed.c.code), listed.c.id]
-        order = [column.desc() for column in order] if descending else order
+        windowed = query.order_by(*_by_code(codes.c.code, codes.c.id, descending))
+        listed = windowed.limit(page.limit).offset(page.offset).subquery("c")
+        order = _by_code(listed.c.code, listed.c.id, descending)
     # The page joined to the promotion's one row: the promotion's total comes with an empty page too.
     joined = promotion.outerjoin(listed, true())
     return select(total.label("total"), *listed.c).select_from(joined).order_by(*order)
+
+
+def _by_code(code: ColumnElement[Any], id_: ColumnElement[Any], descending: bool) -> list[ColumnElement[Any]]:
+    """The code order, case-insensitively, ties by creation: the page's query and the statement around it
+    sort the same way."""
+    order = [func.upper(code), id_]
+    return [column.desc() for column in order] if descending else order
 
 
 def list_rule_codes(
